@@ -1,0 +1,685 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/connectors/csv"
+	"github.com/qry-dev/qry/connectors/geojson"
+	"github.com/qry-dev/qry/connectors/parquet"
+)
+
+// Options configure a catalog. The zero value of each field is usable.
+type Options struct {
+	// Config holds tables declared in qry.yaml; nil means none.
+	Config *Config
+	// Data are directories whose top-level entries each become a table.
+	Data []string
+	// CacheDir holds derived files (GeoJSON sidecars); empty means
+	// os.UserCacheDir()/qry.
+	CacheDir string
+	// Threads bounds parallel file inspection; 0 means GOMAXPROCS.
+	Threads int
+	// Logger receives indexing diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Column is one column of a table.
+type Column struct {
+	Name string
+	Type string
+	// Partition is true for hive partition columns (key=value directories).
+	Partition bool
+}
+
+// File is one data file of a table with what indexing learnt about it.
+type File struct {
+	Path    string
+	Size    int64
+	ModTime time.Time
+	// Partition holds the file's hive partition values by key ("" for
+	// __HIVE_DEFAULT_PARTITION__, which reads as NULL).
+	Partition map[string]string
+	Rows      int64
+	// Columns is the file's own schema, which may be narrower than the
+	// table's.
+	Columns []connectors.Column
+	Stats   map[string]connectors.ColumnStats
+	BBox    *connectors.BBox
+}
+
+// Problem is a file (or table root) left out of the catalog and why.
+type Problem struct {
+	Path string
+	Err  error
+}
+
+func (p Problem) Error() string { return p.Err.Error() }
+
+// Table is an immutable view of one table.
+type Table struct {
+	Name   string
+	Root   string
+	Format string
+	// Columns are the data columns (unified across files) followed by the
+	// partition columns.
+	Columns  []Column
+	Files    []*File
+	Problems []Problem
+	Options  map[string]string
+
+	connector connectors.Connector
+	defCols   int
+}
+
+// Rows is the table's row count from statistics.
+func (t *Table) Rows() int64 {
+	var n int64
+	for _, f := range t.Files {
+		n += f.Rows
+	}
+	return n
+}
+
+// Scan returns a DuckDB table expression reading the given files of the
+// table (all of them when files is nil). Its columns are the table's, in
+// order, whatever subset of files is read.
+func (t *Table) Scan(files []*File) (string, error) {
+	if files == nil {
+		files = t.Files
+	}
+	if len(files) == 0 {
+		// No readable file: an empty relation with the table's schema.
+		if len(t.Columns) == 0 {
+			return "", fmt.Errorf("table %s: no readable files", t.Name)
+		}
+		sel := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			sel[i] = fmt.Sprintf("NULL::%s AS %s", c.Type, connectors.QuoteIdent(c.Name))
+		}
+		return "(SELECT " + strings.Join(sel, ", ") + " WHERE false)", nil
+	}
+	spec := connectors.ScanSpec{Options: t.Options}
+	for _, f := range files {
+		spec.Files = append(spec.Files, f.Path)
+	}
+	for _, c := range t.Columns {
+		cc := connectors.Column{Name: c.Name, Type: c.Type}
+		if c.Partition {
+			spec.Partitions = append(spec.Partitions, cc)
+		} else {
+			spec.Columns = append(spec.Columns, cc)
+		}
+	}
+	inner, err := t.connector.Scan(spec)
+	if err != nil {
+		return "", fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	// Project the table's columns explicitly: files that lack a column
+	// still yield it (as NULL, through union_by_name), and the order is
+	// stable.
+	sel := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		sel[i] = connectors.QuoteIdent(c.Name)
+	}
+	return fmt.Sprintf("(SELECT %s FROM %s)", strings.Join(sel, ", "), inner), nil
+}
+
+// Snapshot is an immutable view of the whole catalog.
+type Snapshot struct {
+	// Version grows by one with each refresh that changed anything.
+	Version uint64
+	// Tables are sorted by name.
+	Tables []*Table
+	// Problems are roots that could not be read at all.
+	Problems []Problem
+	byName   map[string]*Table
+}
+
+// Table finds a table by name, case-insensitively.
+func (s *Snapshot) Table(name string) (*Table, bool) {
+	t, ok := s.byName[strings.ToLower(name)]
+	return t, ok
+}
+
+// Catalog maps files to tables. It is safe for concurrent use: readers take
+// a Snapshot, Refresh replaces it.
+type Catalog struct {
+	opts  Options
+	log   *slog.Logger
+	db    *sql.DB
+	conns map[string]connectors.Connector
+	exts  map[string]string // extension -> format
+	mu    sync.Mutex        // serializes refreshes
+	snap  atomic.Pointer[Snapshot]
+}
+
+// Open indexes every table and returns the catalog. A missing data directory
+// or table path is an error; a file that cannot be read is only a Problem of
+// its table.
+func Open(ctx context.Context, opts Options) (*Catalog, error) {
+	if opts.Threads <= 0 {
+		opts.Threads = runtime.GOMAXPROCS(0)
+	}
+	if opts.CacheDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		opts.CacheDir = filepath.Join(dir, "qry")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := connectors.OpenDB(opts.Threads)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{opts: opts, log: log, db: db, conns: map[string]connectors.Connector{}, exts: map[string]string{}}
+	for _, conn := range []connectors.Connector{parquet.Connector{}, csv.Connector{}, &geojson.Connector{CacheDir: opts.CacheDir}} {
+		c.conns[conn.Format()] = conn
+		for _, e := range conn.Extensions() {
+			c.exts[e] = conn.Format()
+		}
+	}
+	c.snap.Store(&Snapshot{byName: map[string]*Table{}})
+	if err := c.Refresh(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close releases the indexing database.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// Snapshot returns the current immutable view.
+func (c *Catalog) Snapshot() *Snapshot { return c.snap.Load() }
+
+// Roots returns the directories and files the catalog reads.
+func (c *Catalog) Roots() []string {
+	var roots []string
+	for _, d := range c.defs() {
+		roots = append(roots, d.root)
+	}
+	return roots
+}
+
+type tableDef struct {
+	name, root, format, partitioning string
+	options                          map[string]string
+	columns                          []connectors.Column
+}
+
+// formatOf returns the format a file name's extension belongs to.
+func (c *Catalog) formatOf(name string) (string, string) {
+	lower := strings.ToLower(name)
+	best, format := "", ""
+	for ext, f := range c.exts {
+		if strings.HasSuffix(lower, ext) && len(ext) > len(best) {
+			best, format = ext, f
+		}
+	}
+	return format, best
+}
+
+func (c *Catalog) defs() []tableDef {
+	var defs []tableDef
+	if c.opts.Config != nil {
+		for _, t := range c.opts.Config.Tables {
+			d := tableDef{name: t.Name, root: t.Path, format: t.Format, partitioning: t.Partitioning, options: t.Options}
+			for _, col := range t.Columns {
+				d.columns = append(d.columns, connectors.Column{Name: col.Name, Type: strings.ToUpper(col.Type)})
+			}
+			defs = append(defs, d)
+		}
+	}
+	return defs
+}
+
+func (c *Catalog) dataDirs() []string {
+	var dirs []string
+	if c.opts.Config != nil {
+		dirs = append(dirs, c.opts.Config.Data...)
+	}
+	return append(dirs, c.opts.Data...)
+}
+
+func hidden(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+}
+
+// discoverDefs turns data directories into table definitions.
+func (c *Catalog) discoverDefs() ([]tableDef, []Problem, error) {
+	defs := c.defs()
+	var problems []Problem
+	for _, dir := range c.dataDirs() {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil, fmt.Errorf("data directory %s: %w", dir, ErrNotFound)
+			}
+			return nil, nil, fmt.Errorf("data directory %s: %w", dir, err)
+		}
+		for _, e := range entries {
+			if hidden(e.Name()) {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			name := e.Name()
+			st, err := os.Stat(path)
+			if err != nil {
+				problems = append(problems, Problem{Path: path, Err: fmt.Errorf("%s: %w", path, err)})
+				continue
+			}
+			if !st.IsDir() {
+				format, ext := c.formatOf(name)
+				if format == "" {
+					continue
+				}
+				name = name[:len(name)-len(ext)]
+			}
+			defs = append(defs, tableDef{name: name, root: path})
+		}
+	}
+	// First definition of a name wins.
+	seen := map[string]bool{}
+	out := defs[:0]
+	for _, d := range defs {
+		key := strings.ToLower(d.name)
+		if seen[key] {
+			problems = append(problems, Problem{Path: d.root, Err: fmt.Errorf("%s: table %s is already defined; left out", d.root, d.name)})
+			continue
+		}
+		seen[key] = true
+		out = append(out, d)
+	}
+	return out, problems, nil
+}
+
+// Refresh re-lists every table's files, inspects new or changed files, reuses
+// what it knew of unchanged ones, and publishes a new snapshot if anything
+// changed.
+func (c *Catalog) Refresh(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.snap.Load()
+	defs, problems, err := c.discoverDefs()
+	if err != nil {
+		return err
+	}
+	next := &Snapshot{Version: old.Version, Problems: problems, byName: map[string]*Table{}}
+	for _, d := range defs {
+		prev, _ := old.Table(d.name)
+		t, err := c.buildTable(ctx, d, prev)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			next.Problems = append(next.Problems, Problem{Path: d.root, Err: err})
+			c.log.Warn("table left out", "table", d.name, "err", err)
+			continue
+		}
+		next.Tables = append(next.Tables, t)
+		next.byName[strings.ToLower(t.Name)] = t
+	}
+	sort.Slice(next.Tables, func(i, j int) bool { return next.Tables[i].Name < next.Tables[j].Name })
+	if old.Version == 0 || changed(old, next) {
+		next.Version = old.Version + 1
+		c.snap.Store(next)
+	}
+	return nil
+}
+
+func changed(a, b *Snapshot) bool {
+	if len(a.Tables) != len(b.Tables) || len(a.Problems) != len(b.Problems) {
+		return true
+	}
+	for i := range a.Tables {
+		x, y := a.Tables[i], b.Tables[i]
+		if x.Name != y.Name || len(x.Files) != len(y.Files) || len(x.Problems) != len(y.Problems) || len(x.Columns) != len(y.Columns) {
+			return true
+		}
+		for j := range x.Files {
+			if x.Files[j] != y.Files[j] {
+				return true
+			}
+		}
+		for j := range x.Columns {
+			if x.Columns[j] != y.Columns[j] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type found struct {
+	path      string
+	size      int64
+	mtime     time.Time
+	partKeys  []string
+	partVals  []string
+	partError error
+}
+
+// list walks a table root and returns its data files, sorted by path.
+func (c *Catalog) list(d tableDef) (files []found, format string, problems []Problem, err error) {
+	st, err := os.Stat(d.root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", nil, fmt.Errorf("table %s: %s: %w", d.name, d.root, ErrNotFound)
+		}
+		return nil, "", nil, fmt.Errorf("table %s: %w", d.name, err)
+	}
+	format = d.format
+	if !st.IsDir() {
+		if format == "" {
+			format, _ = c.formatOf(d.root)
+		}
+		if format == "" {
+			return nil, "", nil, fmt.Errorf("table %s: %s: unknown file format (give format: in qry.yaml)", d.name, d.root)
+		}
+		return []found{{path: d.root, size: st.Size(), mtime: st.ModTime()}}, format, nil, nil
+	}
+	root, err := filepath.EvalSymlinks(d.root)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("table %s: %w", d.name, err)
+	}
+	counts := map[string]int{}
+	var all []found
+	var formats []string
+	err = filepath.WalkDir(d.root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			problems = append(problems, Problem{Path: path, Err: fmt.Errorf("%s: %w", path, err)})
+			return nil
+		}
+		if path != d.root && hidden(e.Name()) {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.IsDir() {
+			return nil
+		}
+		f, _ := c.formatOf(e.Name())
+		if f == "" {
+			return nil
+		}
+		info, err := os.Stat(path) // follows a symlink
+		if err != nil {
+			problems = append(problems, Problem{Path: path, Err: fmt.Errorf("%s: %w", path, err)})
+			return nil
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			target, err := filepath.EvalSymlinks(path)
+			if err != nil || !within(root, target) {
+				problems = append(problems, Problem{Path: path, Err: fmt.Errorf("%s: symlink leads out of the table root; not followed", path)})
+				return nil
+			}
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		counts[f]++
+		fd := found{path: path, size: info.Size(), mtime: info.ModTime()}
+		rel, _ := filepath.Rel(d.root, filepath.Dir(path))
+		if rel != "." && d.partitioning != "none" {
+			for _, seg := range strings.Split(rel, string(filepath.Separator)) {
+				k, v, ok := strings.Cut(seg, "=")
+				if !ok || k == "" {
+					fd.partError = fmt.Errorf("%s: directory %q is not key=value", path, seg)
+					break
+				}
+				fd.partKeys = append(fd.partKeys, k)
+				fd.partVals = append(fd.partVals, v)
+			}
+			if d.partitioning == "" && fd.partError != nil {
+				// Not hive-partitioned: plain subdirectories.
+				fd.partError, fd.partKeys, fd.partVals = nil, nil, nil
+			}
+		}
+		all = append(all, fd)
+		formats = append(formats, f)
+		return nil
+	})
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("table %s: %w", d.name, err)
+	}
+	if format == "" {
+		best := 0
+		for f, n := range counts {
+			if n > best || (n == best && f < format) {
+				format, best = f, n
+			}
+		}
+	}
+	if format == "" {
+		return nil, "", problems, fmt.Errorf("table %s: %s: no parquet, csv or geojson files", d.name, d.root)
+	}
+	for i, fd := range all {
+		if formats[i] == format {
+			files = append(files, fd)
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
+	return files, format, problems, nil
+}
+
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// buildTable lists a table's files, inspects those it does not know yet, and
+// unifies their schemas.
+func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Table, error) {
+	files, format, problems, err := c.list(d)
+	if err != nil {
+		return nil, err
+	}
+	conn := c.conns[format]
+	t := &Table{Name: d.name, Root: d.root, Format: format, Options: d.options, Problems: problems, connector: conn}
+	if len(d.columns) > 0 {
+		if t.Options == nil {
+			t.Options = map[string]string{}
+		} else {
+			t.Options = copyMap(t.Options)
+		}
+		var spec []string
+		for _, col := range d.columns {
+			spec = append(spec, col.Name+" "+col.Type)
+		}
+		t.Options["columns"] = strings.Join(spec, "; ")
+	}
+
+	// Partition keys: those of the first file; files with others are left out.
+	var keys []string
+	if len(files) > 0 {
+		keys = files[0].partKeys
+	}
+	known := map[string]*File{}
+	if prev != nil && prev.Format == format && sameOptions(prev.Options, t.Options) {
+		for _, f := range prev.Files {
+			known[f.Path] = f
+		}
+	}
+	infos := make([]*File, len(files))
+	errs := make([]error, len(files))
+	var todo []int
+	for i, fd := range files {
+		switch {
+		case fd.partError != nil:
+			errs[i] = fd.partError
+		case !equalKeys(fd.partKeys, keys):
+			errs[i] = fmt.Errorf("%s: partition keys %s differ from the table's %s", fd.path, keyList(fd.partKeys), keyList(keys))
+		default:
+			if f, ok := known[fd.path]; ok && f.Size == fd.size && f.ModTime.Equal(fd.mtime) {
+				infos[i] = f
+			} else {
+				todo = append(todo, i)
+			}
+		}
+	}
+	c.inspect(ctx, conn, files, t.Options, todo, infos, errs, keys)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	sb := schemaBuilder{text: format != "parquet", ordered: format == "csv"}
+	for i, fd := range files {
+		if errs[i] != nil {
+			t.Problems = append(t.Problems, Problem{Path: fd.path, Err: errs[i]})
+			c.log.Warn("file left out", "table", d.name, "err", errs[i])
+			continue
+		}
+		if err := sb.add(infos[i].Columns); err != nil {
+			err = fmt.Errorf("%s: %w", fd.path, err)
+			t.Problems = append(t.Problems, Problem{Path: fd.path, Err: err})
+			c.log.Warn("file left out", "table", d.name, "err", err)
+			continue
+		}
+		t.Files = append(t.Files, infos[i])
+	}
+	if len(t.Files) == 0 && len(d.columns) == 0 {
+		if len(t.Problems) > 0 {
+			return nil, fmt.Errorf("table %s: no readable files: %w", d.name, t.Problems[0])
+		}
+		return nil, fmt.Errorf("table %s: %s: no data files", d.name, d.root)
+	}
+	for _, col := range sb.cols {
+		t.Columns = append(t.Columns, Column{Name: col.Name, Type: col.Type})
+	}
+	t.defCols = len(t.Columns)
+	for i, k := range keys {
+		t.Columns = append(t.Columns, Column{Name: k, Type: partitionType(t.Files, k, i), Partition: true})
+	}
+	return t, nil
+}
+
+func (c *Catalog) inspect(ctx context.Context, conn connectors.Connector, files []found, opts map[string]string, todo []int, infos []*File, errs []error, keys []string) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(c.opts.Threads, len(todo)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				errs[i] = func() (err error) {
+					defer func() {
+						if r := recover(); r != nil {
+							err = fmt.Errorf("%s: reading panicked: %v", files[i].path, r)
+						}
+					}()
+					fd := files[i]
+					info, err := conn.Inspect(ctx, c.db, fd.path, opts)
+					if err != nil {
+						return err
+					}
+					f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, Rows: info.Rows,
+						Columns: info.Columns, Stats: info.Stats, BBox: info.BBox}
+					if len(keys) > 0 {
+						f.Partition = map[string]string{}
+						for j, k := range keys {
+							v := fd.partVals[j]
+							if v == "__HIVE_DEFAULT_PARTITION__" {
+								v = ""
+							}
+							f.Partition[k] = v
+						}
+					}
+					infos[i] = f
+					return nil
+				}()
+			}
+		}()
+	}
+	for _, i := range todo {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}
+
+// partitionType types a partition column from its values: BIGINT if all are
+// integers, DATE if all are dates, VARCHAR otherwise.
+func partitionType(files []*File, key string, _ int) string {
+	allInt, allDate := true, true
+	for _, f := range files {
+		v := f.Partition[key]
+		if v == "" {
+			continue
+		}
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			allInt = false
+		}
+		if _, err := time.Parse("2006-01-02", v); err != nil {
+			allDate = false
+		}
+	}
+	switch {
+	case allInt:
+		return "BIGINT"
+	case allDate:
+		return "DATE"
+	}
+	return "VARCHAR"
+}
+
+func equalKeys(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func keyList(k []string) string {
+	if len(k) == 0 {
+		return "(none)"
+	}
+	return strings.Join(k, "/")
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func sameOptions(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/render"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	data     []string
+	config   string
+	cacheDir string
+	verbose  bool
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "qry",
+		Short: "Query Parquet, CSV and GeoJSON files in place with SQL",
+		Long: `qry maps directories of Parquet, CSV and GeoJSON files to tables and
+queries them with SQL (DuckDB's dialect), in place: no load step, no server.
+
+Each top-level entry of a --data directory becomes a table named after it:
+trips/ (a folder of Parquet files, hive-partitioned or not) is "trips",
+zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
+		Example: `  qry query --data testdata/sample "SELECT year, count(*) FROM trips GROUP BY year"
+  qry tables --data testdata/sample
+  qry describe --data testdata/sample zones
+  qry query --config qry.yaml --format csv -o out.csv "SELECT * FROM trips WHERE fare > 40"`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringArrayVarP(&g.data, "data", "d", nil, "directory whose entries become tables (repeatable)")
+	pf.StringVarP(&g.config, "config", "c", "", "qry.yaml declaring tables")
+	pf.StringVar(&g.cacheDir, "cache-dir", "", "directory for derived files (default: the user cache dir)")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics (files left out, ...) to stderr")
+	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g))
+	return root
+}
+
+func (g *globals) logger() *slog.Logger {
+	level := slog.LevelError
+	if g.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// open builds the catalog and engine from the flags.
+func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
+	opts := catalog.Options{Data: g.data, CacheDir: g.cacheDir, Logger: g.logger()}
+	if g.config != "" {
+		cfg, err := catalog.LoadConfig(g.config)
+		if err != nil {
+			return nil, err
+		}
+		opts.Config = cfg
+	}
+	if opts.Config == nil && len(opts.Data) == 0 {
+		return nil, usageError{errors.New("no tables: give --data DIR or --config qry.yaml")}
+	}
+	cat, err := catalog.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	warnProblems(cat.Snapshot())
+	eng, err := engine.Open(ctx, cat, engine.Options{Logger: g.logger()})
+	if err != nil {
+		cat.Close()
+		return nil, err
+	}
+	return eng, nil
+}
+
+func closeEngine(e *engine.Engine) {
+	e.Close()
+	e.Catalog().Close()
+}
+
+// warnProblems reports files left out of tables, one line each.
+func warnProblems(s *catalog.Snapshot) {
+	for _, p := range s.Problems {
+		fmt.Fprintln(os.Stderr, "qry: warning: "+oneLine(p.Err))
+	}
+	for _, t := range s.Tables {
+		for _, p := range t.Problems {
+			fmt.Fprintf(os.Stderr, "qry: warning: table %s: left out %s\n", t.Name, oneLine(p.Err))
+		}
+	}
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// output holds the flags of commands that print results.
+type output struct {
+	format  string
+	file    string
+	maxRows int
+}
+
+func (o *output) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.format, "format", "F", "table", "output format: "+strings.Join(render.Formats, ", "))
+	f.StringVarP(&o.file, "output", "o", "", "write results to this file instead of stdout")
+	f.IntVar(&o.maxRows, "max-rows", 1000, "rows a table shows at most (0: all); other formats write every row")
+}
+
+// write renders rr to stdout or the output file.
+func (o *output) write(ctx context.Context, rr array.RecordReader) error {
+	valid := false
+	for _, f := range render.Formats {
+		valid = valid || f == o.format
+	}
+	if !valid {
+		return usageError{fmt.Errorf("--format %q: one of %s", o.format, strings.Join(render.Formats, ", "))}
+	}
+	var w io.Writer = os.Stdout
+	opts := render.Options{Format: o.format, MaxRows: o.maxRows}
+	if o.file != "" {
+		f, err := os.Create(o.file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+		opts.MaxRows = 0
+	} else if term.IsTerminal(int(os.Stdout.Fd())) {
+		if render.Binary(o.format) {
+			return usageError{fmt.Errorf("--format %s writes binary data: use --output FILE or a pipe", o.format)}
+		}
+		if width, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			opts.Width = width
+		}
+		opts.Color = true
+	}
+	_, err := render.Write(ctx, w, rr, opts)
+	return err
+}
+
+func newQueryCmd(g *globals) *cobra.Command {
+	var out output
+	var file string
+	cmd := &cobra.Command{
+		Use:   "query [SQL]",
+		Short: "Run one SQL statement and print its result",
+		Long: `Run one SQL statement over the catalog's tables and print the result.
+The SQL comes from the argument, from --file, or from stdin ("-" or no argument).`,
+		Example: `  qry query -d testdata/sample "SELECT payment, round(avg(fare), 2) AS avg_fare FROM trips GROUP BY ALL"
+  qry query -d testdata/sample -f report.sql --format json
+  echo "SELECT count(*) FROM zones" | qry query -d testdata/sample
+  qry query -d testdata/sample -F parquet -o big_fares.parquet "SELECT * FROM trips WHERE fare > 40"`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sql, err := readSQL(args, file, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			eng, err := g.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeEngine(eng)
+			rows, err := eng.Query(ctx, sql)
+			if err != nil {
+				return err
+			}
+			defer rows.Release()
+			return out.write(ctx, rows)
+		},
+	}
+	out.flags(cmd)
+	cmd.Flags().StringVarP(&file, "file", "f", "", "read the SQL from this file")
+	return cmd
+}
+
+func readSQL(args []string, file string, stdin io.Reader) (string, error) {
+	switch {
+	case file != "" && len(args) > 0:
+		return "", usageError{errors.New("give the SQL as an argument or with --file, not both")}
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		return string(b), nil
+	case len(args) == 1 && args[0] != "-":
+		return args[0], nil
+	}
+	b, err := io.ReadAll(stdin)
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(string(b)) == "" {
+		return "", usageError{errors.New("no SQL given (argument, --file, or stdin)")}
+	}
+	return string(b), nil
+}
+
+func newTablesCmd(g *globals) *cobra.Command {
+	var out output
+	cmd := &cobra.Command{
+		Use:     "tables",
+		Short:   "List the catalog's tables",
+		Example: `  qry tables -d testdata/sample`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			eng, err := g.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeEngine(eng)
+			rr := engine.TablesReader(eng.Catalog().Snapshot())
+			defer rr.Release()
+			return out.write(ctx, rr)
+		},
+	}
+	out.flags(cmd)
+	return cmd
+}
+
+func newDescribeCmd(g *globals) *cobra.Command {
+	var out output
+	cmd := &cobra.Command{
+		Use:     "describe TABLE",
+		Short:   "Show a table's columns with their types and statistics",
+		Example: `  qry describe -d testdata/sample trips`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, err := g.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeEngine(eng)
+			t, ok := eng.Catalog().Snapshot().Table(args[0])
+			if !ok {
+				return fmt.Errorf("table %q: %w", args[0], catalog.ErrNotFound)
+			}
+			rr := engine.DescribeReader(t)
+			defer rr.Release()
+			return out.write(ctx, rr)
+		},
+	}
+	out.flags(cmd)
+	return cmd
+}

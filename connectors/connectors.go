@@ -1,0 +1,174 @@
+package connectors
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Column is one column of a file or table, typed with DuckDB's type names
+// (BIGINT, DOUBLE, VARCHAR, DATE, TIMESTAMP, GEOMETRY, ...).
+type Column struct {
+	Name string
+	Type string
+}
+
+// ColumnStats are the statistics of one column in one file. Min and Max hold
+// DuckDB's text form of the value (castable back to the column's type); they
+// are meaningful only when HasMinMax is true. NullCount is -1 when unknown.
+type ColumnStats struct {
+	Min, Max  string
+	HasMinMax bool
+	NullCount int64
+}
+
+// BBox is a bounding box (minx, miny, maxx, maxy).
+type BBox struct {
+	MinX, MinY, MaxX, MaxY float64
+}
+
+// FileInfo is what a connector learns about one file at indexing time.
+type FileInfo struct {
+	Columns []Column
+	Rows    int64
+	Stats   map[string]ColumnStats
+	// BBox is the extent of the file's geometries (GeoJSON only).
+	BBox *BBox
+}
+
+// ScanSpec describes a set of files of one format to be read as one table.
+type ScanSpec struct {
+	// Files are absolute paths, already checked to exist at indexing time.
+	Files []string
+	// Columns is the table's unified schema, without partition columns.
+	Columns []Column
+	// Partitions are the hive partition columns, typed.
+	Partitions []Column
+	// Options are the table's format options from qry.yaml.
+	Options map[string]string
+}
+
+// Connector reads one file format. Implementations are safe for concurrent use.
+type Connector interface {
+	// Format is the format's name as written in qry.yaml: parquet, csv, geojson.
+	Format() string
+	// Extensions are the file name endings (with dot) that belong to the format.
+	Extensions() []string
+	// Inspect reads a file's schema and statistics. An error names the file
+	// and, where known, the line or row at fault.
+	Inspect(ctx context.Context, db *sql.DB, path string, opts map[string]string) (FileInfo, error)
+	// Scan returns a DuckDB table expression (for example a read_parquet call)
+	// that reads the spec's files with the table's schema.
+	Scan(spec ScanSpec) (string, error)
+}
+
+// QuoteString quotes s as a SQL string literal.
+func QuoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// QuoteIdent quotes s as a SQL identifier.
+func QuoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// FileList renders paths as a DuckDB list literal of strings.
+func FileList(paths []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, p := range paths {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(QuoteString(p))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// StructLiteral renders columns as a DuckDB struct literal {'name': 'TYPE', ...},
+// the form read_csv's columns= and read_parquet's hive_types= take.
+func StructLiteral(cols []Column) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s: %s", QuoteString(c.Name), QuoteString(c.Type))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Statsable reports whether min/max statistics are kept for a column type.
+func Statsable(typ string) bool {
+	switch typ {
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+		"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+		"FLOAT", "DOUBLE", "VARCHAR", "DATE", "TIME",
+		"TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "BOOLEAN":
+		return true
+	}
+	return strings.HasPrefix(typ, "DECIMAL")
+}
+
+// Describe returns the columns of a DuckDB table expression.
+func Describe(ctx context.Context, db *sql.DB, tableExpr string) ([]Column, error) {
+	rows, err := db.QueryContext(ctx, "DESCRIBE SELECT * FROM "+tableExpr)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []Column
+	for rows.Next() {
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+			return nil, err
+		}
+		cols = append(cols, Column{Name: name, Type: typ})
+	}
+	return cols, rows.Err()
+}
+
+// ColumnStatsSQL computes exact stats of columns over a table expression by
+// reading it whole: one row of count(*), then min, max and null count per
+// statsable column, each as VARCHAR.
+func ColumnStatsSQL(ctx context.Context, db *sql.DB, tableExpr string, cols []Column) (int64, map[string]ColumnStats, error) {
+	var sel []string
+	var statCols []Column
+	sel = append(sel, "count(*)")
+	for _, c := range cols {
+		q := QuoteIdent(c.Name)
+		if Statsable(c.Type) {
+			statCols = append(statCols, c)
+			sel = append(sel, fmt.Sprintf("min(%s)::VARCHAR, max(%s)::VARCHAR, count(*) - count(%s)", q, q, q))
+		}
+	}
+	row := db.QueryRowContext(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+tableExpr)
+	dest := make([]any, 1+3*len(statCols))
+	var n int64
+	dest[0] = &n
+	mins := make([]sql.NullString, len(statCols))
+	maxs := make([]sql.NullString, len(statCols))
+	nulls := make([]int64, len(statCols))
+	for i := range statCols {
+		dest[1+3*i] = &mins[i]
+		dest[2+3*i] = &maxs[i]
+		dest[3+3*i] = &nulls[i]
+	}
+	if err := row.Scan(dest...); err != nil {
+		return 0, nil, err
+	}
+	stats := make(map[string]ColumnStats, len(statCols))
+	for i, c := range statCols {
+		stats[c.Name] = ColumnStats{
+			Min: mins[i].String, Max: maxs[i].String,
+			HasMinMax: mins[i].Valid && maxs[i].Valid,
+			NullCount: nulls[i],
+		}
+	}
+	return n, stats, nil
+}

@@ -1,0 +1,205 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+
+	mapping "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/connectors"
+)
+
+// Options configure an Engine. The zero value of each field is usable.
+type Options struct {
+	// Threads is DuckDB's worker thread count; 0 means GOMAXPROCS.
+	Threads int
+	// MemoryLimit is DuckDB's memory limit ("4GB"); empty keeps DuckDB's
+	// default (80% of RAM).
+	MemoryLimit string
+	// TempDir is where DuckDB spills; empty keeps DuckDB's default.
+	TempDir string
+	// MaxConns is the number of DuckDB connections, so the number of
+	// queries that run at once; 0 means 8. Further queries wait.
+	MaxConns int
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns the defaults spelled out.
+func DefaultOptions() Options {
+	return Options{Threads: runtime.GOMAXPROCS(0), MaxConns: 8}
+}
+
+// Engine runs SQL over a catalog with an embedded DuckDB. It is safe for
+// concurrent use.
+type Engine struct {
+	cat  *catalog.Catalog
+	log  *slog.Logger
+	db   mapping.Database
+	pool chan *conn
+	all  []*conn
+
+	viewMu      sync.Mutex
+	viewVersion uint64
+	views       map[string]bool
+
+	closeOnce sync.Once
+}
+
+type conn struct {
+	c mapping.Connection
+}
+
+// Open starts DuckDB and makes every catalog table queryable by name.
+func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, error) {
+	def := DefaultOptions()
+	if opts.Threads <= 0 {
+		opts.Threads = def.Threads
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = def.MaxConns
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var cfg mapping.Config
+	if mapping.CreateConfig(&cfg) == mapping.StateError {
+		return nil, errors.New("open duckdb: cannot create config")
+	}
+	defer mapping.DestroyConfig(&cfg)
+	settings := map[string]string{
+		"threads":                      fmt.Sprint(opts.Threads),
+		"autoinstall_known_extensions": "false",
+		"autoload_known_extensions":    "false",
+	}
+	if opts.MemoryLimit != "" {
+		settings["memory_limit"] = opts.MemoryLimit
+	}
+	if opts.TempDir != "" {
+		settings["temp_directory"] = opts.TempDir
+	}
+	for k, v := range settings {
+		if mapping.SetConfig(cfg, k, v) == mapping.StateError {
+			return nil, fmt.Errorf("open duckdb: setting %s=%s rejected", k, v)
+		}
+	}
+	e := &Engine{cat: cat, log: log, pool: make(chan *conn, opts.MaxConns), views: map[string]bool{}}
+	var msg string
+	if mapping.OpenExt(":memory:", &e.db, cfg, &msg) == mapping.StateError {
+		return nil, fmt.Errorf("open duckdb: %s", msg)
+	}
+	for i := 0; i < opts.MaxConns; i++ {
+		c := &conn{}
+		if mapping.Connect(e.db, &c.c) == mapping.StateError {
+			e.Close()
+			return nil, errors.New("open duckdb: cannot connect")
+		}
+		e.all = append(e.all, c)
+		e.pool <- c
+	}
+	if err := e.syncViews(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Catalog returns the engine's catalog.
+func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
+
+// Close closes every connection and the database. Queries still streaming
+// must be released first.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		for _, c := range e.all {
+			mapping.Disconnect(&c.c)
+		}
+		mapping.Close(&e.db)
+	})
+	return nil
+}
+
+func (e *Engine) acquire(ctx context.Context) (*conn, error) {
+	select {
+	case c := <-e.pool:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctxErr(ctx)
+	}
+}
+
+func (e *Engine) release(c *conn) { e.pool <- c }
+
+// Refresh refreshes the catalog and the engine's view of it.
+func (e *Engine) Refresh(ctx context.Context) error {
+	if err := e.cat.Refresh(ctx); err != nil {
+		return err
+	}
+	return e.syncViews(ctx)
+}
+
+// syncViews makes each catalog table a view over its files, if the catalog
+// changed since the last call.
+func (e *Engine) syncViews(ctx context.Context) error {
+	snap := e.cat.Snapshot()
+	e.viewMu.Lock()
+	defer e.viewMu.Unlock()
+	if snap.Version == e.viewVersion {
+		return nil
+	}
+	c, err := e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.release(c)
+	keep := map[string]bool{}
+	for _, t := range snap.Tables {
+		scan, err := t.Scan(nil)
+		if err != nil {
+			e.log.Warn("table not queryable", "table", t.Name, "err", err)
+			continue
+		}
+		stmt := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM %s", connectors.QuoteIdent(t.Name), scan)
+		if err := exec(c, stmt); err != nil {
+			e.log.Warn("table not queryable", "table", t.Name, "err", err)
+			continue
+		}
+		keep[strings.ToLower(t.Name)] = true
+	}
+	for name := range e.views {
+		if !keep[name] {
+			if err := exec(c, "DROP VIEW IF EXISTS "+connectors.QuoteIdent(name)); err != nil {
+				return err
+			}
+		}
+	}
+	e.views = keep
+	e.viewVersion = snap.Version
+	return nil
+}
+
+// exec runs a statement of qry's own and discards its result.
+func exec(c *conn, stmt string) error {
+	var res mapping.Result
+	defer mapping.DestroyResult(&res)
+	if mapping.Query(c.c, stmt, &res) == mapping.StateError {
+		return newQueryError(mapping.ResultError(&res))
+	}
+	return nil
+}
+
+func ctxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ErrTimeout
+	}
+	return ErrCanceled
+}

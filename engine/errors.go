@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+var (
+	// ErrCanceled is returned when the caller cancelled a query.
+	ErrCanceled = errors.New("query canceled")
+	// ErrTimeout is returned when a query ran past its deadline.
+	ErrTimeout = errors.New("query timed out")
+	// ErrMultipleStatements is returned for input holding more than one
+	// statement: DuckDB would run all but the last while preparing.
+	ErrMultipleStatements = errors.New("one statement at a time, please")
+	// ErrEmpty is returned for input holding no statement.
+	ErrEmpty = errors.New("no SQL statement")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("engine closed")
+)
+
+// Kind classifies a DuckDB error.
+type Kind string
+
+// Kinds of DuckDB errors qry tells apart.
+const (
+	KindSyntax   Kind = "syntax"   // Parser Error
+	KindCatalog  Kind = "catalog"  // unknown table, function, ...
+	KindBinder   Kind = "binder"   // unknown column, wrong types
+	KindIO       Kind = "io"       // a file could not be read
+	KindInvalid  Kind = "invalid"  // conversion, constraint, invalid input
+	KindResource Kind = "resource" // out of memory
+	KindInternal Kind = "internal"
+)
+
+// QueryError is an error DuckDB reported for a statement. Msg is DuckDB's own
+// text on one line, which names the file, line or column at fault when it
+// knows them; Line and Col (1-based, 0 when unknown) locate the error in the
+// SQL text.
+type QueryError struct {
+	Kind      Kind
+	Msg       string
+	Line, Col int
+}
+
+func (e *QueryError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s (line %d, column %d)", e.Msg, e.Line, e.Col)
+	}
+	return e.Msg
+}
+
+func newQueryError(msg string) error {
+	k := KindInternal
+	switch head, _, _ := strings.Cut(msg, ":"); head {
+	case "Parser Error", "Syntax Error":
+		k = KindSyntax
+	case "Catalog Error":
+		k = KindCatalog
+	case "Binder Error":
+		k = KindBinder
+	case "IO Error", "HTTP Error":
+		k = KindIO
+	case "Conversion Error", "Invalid Input Error", "Constraint Error", "Invalid Error",
+		"Not implemented Error", "Permission Error", "Out of Range Error", "Invalid Configuration Error":
+		k = KindInvalid
+	case "Out of Memory Error":
+		k = KindResource
+	case "INTERRUPT Error":
+		return ErrCanceled
+	}
+	qe := &QueryError{Kind: k}
+	// DuckDB appends "LINE n: <text>" and a line with a caret under the
+	// error's position; turn them into Line and Col.
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	var keep []string
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		if rest, ok := strings.CutPrefix(l, "LINE "); ok {
+			num, _, ok := strings.Cut(rest, ":")
+			if n, err := strconv.Atoi(num); ok && err == nil && i+1 < len(lines) {
+				prefix := len("LINE ") + len(num) + 2
+				if caret := strings.Index(lines[i+1], "^"); caret >= prefix {
+					qe.Line, qe.Col = n, caret-prefix+1
+					i++
+					continue
+				}
+			}
+		}
+		if strings.TrimSpace(l) != "" {
+			keep = append(keep, strings.TrimSpace(l))
+		}
+	}
+	qe.Msg = strings.Join(keep, " ")
+	return qe
+}
+
+// ErrParams is returned when parameters do not match a statement.
+var ErrParams = errors.New("parameters")

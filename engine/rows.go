@@ -1,0 +1,310 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	mapping "github.com/duckdb/duckdb-go-bindings"
+)
+
+// Rows streams a query's result as Arrow record batches, one DuckDB chunk at
+// a time: nothing is materialized beyond the batch being read.
+//
+// Rows implements array.RecordReader. The caller must call Release when done
+// (which cancels the query if it is still running and frees its connection).
+// A batch returned by RecordBatch is valid until the next call to Next or
+// Release; Retain it to keep it longer.
+type Rows struct {
+	e      *Engine
+	c      *conn
+	ctx    context.Context
+	stmt   mapping.PreparedStatement
+	res    mapping.Result
+	hasRes bool
+	opts   mapping.ArrowOptions
+	schema *arrow.Schema
+	stop   func() bool
+
+	mu       sync.Mutex
+	refs     int64
+	cur      arrow.RecordBatch
+	err      error
+	done     bool
+	rows     atomic.Int64
+	finished bool
+}
+
+var _ array.RecordReader = (*Rows)(nil)
+
+// Query runs one SQL statement with optional positional parameters ($1 or ?)
+// and returns its result as a stream. The context cancels the query, also
+// while it streams.
+func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
+	if err := e.syncViews(ctx); err != nil {
+		return nil, err
+	}
+	c, err := e.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rows{e: e, c: c, ctx: ctx, refs: 1}
+	// Interrupt DuckDB when the context ends, whatever it is doing.
+	r.stop = context.AfterFunc(ctx, func() { mapping.Interrupt(c.c) })
+	if err := r.start(sql, args); err != nil {
+		r.close()
+		if ctx.Err() != nil {
+			return nil, ctxErr(ctx)
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Rows) start(sql string, args []any) error {
+	var ext mapping.ExtractedStatements
+	n := mapping.ExtractStatements(r.c.c, sql, &ext)
+	defer mapping.DestroyExtracted(&ext)
+	if n == 0 {
+		if msg := mapping.ExtractStatementsError(ext); msg != "" {
+			return newQueryError(msg)
+		}
+		return ErrEmpty
+	}
+	if n > 1 {
+		return fmt.Errorf("%w: found %d statements", ErrMultipleStatements, n)
+	}
+	if mapping.PrepareExtractedStatement(r.c.c, ext, 0, &r.stmt) == mapping.StateError {
+		return newQueryError(mapping.PrepareError(r.stmt))
+	}
+	if err := bind(r.stmt, args); err != nil {
+		return err
+	}
+	var pending mapping.PendingResult
+	defer mapping.DestroyPending(&pending)
+	if mapping.PendingPreparedStreaming(r.stmt, &pending) == mapping.StateError {
+		return newQueryError(mapping.PendingError(pending))
+	}
+	for {
+		st := mapping.PendingExecuteTask(pending)
+		if st == mapping.PendingStateError {
+			return newQueryError(mapping.PendingError(pending))
+		}
+		if st == mapping.PendingStateResultReady {
+			break
+		}
+		if r.ctx.Err() != nil {
+			return ctxErr(r.ctx)
+		}
+	}
+	if mapping.ExecutePending(pending, &r.res) == mapping.StateError {
+		r.hasRes = true
+		return newQueryError(mapping.ResultError(&r.res))
+	}
+	r.hasRes = true
+	r.opts = mapping.ResultGetArrowOptions(&r.res)
+	cc := mapping.ColumnCount(&r.res)
+	names := make([]string, cc)
+	types := make([]mapping.LogicalType, cc)
+	for i := range cc {
+		names[i] = mapping.ColumnName(&r.res, i)
+		types[i] = mapping.ColumnLogicalType(&r.res, i)
+	}
+	defer func() {
+		for i := range types {
+			mapping.DestroyLogicalType(&types[i])
+		}
+	}()
+	schema, ed := mapping.NewArrowSchema(r.opts, types, names)
+	if err := errorData(ed); err != nil {
+		return fmt.Errorf("result schema: %w", err)
+	}
+	r.schema = schema
+	return nil
+}
+
+func errorData(ed mapping.ErrorData) error {
+	defer mapping.DestroyErrorData(&ed)
+	if !mapping.ErrorDataHasError(ed) {
+		return nil
+	}
+	return newQueryError(mapping.ErrorDataMessage(ed))
+}
+
+// Schema implements array.RecordReader.
+func (r *Rows) Schema() *arrow.Schema { return r.schema }
+
+// Next fetches the next batch. It returns false at the end or on error (see
+// Err).
+func (r *Rows) Next() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.done || r.err != nil {
+		return false
+	}
+	if r.ctx.Err() != nil {
+		r.err = ctxErr(r.ctx)
+		return false
+	}
+	chunk := mapping.FetchChunk(r.res)
+	if chunk.Ptr == nil {
+		if msg := mapping.ResultError(&r.res); msg != "" {
+			if r.ctx.Err() != nil {
+				r.err = ctxErr(r.ctx)
+			} else {
+				r.err = newQueryError(msg)
+			}
+		}
+		r.done = true
+		return false
+	}
+	defer mapping.DestroyDataChunk(&chunk)
+	rec, ed := mapping.DataChunkToArrowArray(r.opts, r.schema, chunk)
+	if err := errorData(ed); err != nil {
+		r.err = err
+		return false
+	}
+	r.cur = rec
+	r.rows.Add(rec.NumRows())
+	return true
+}
+
+// RecordBatch implements array.RecordReader.
+func (r *Rows) RecordBatch() arrow.RecordBatch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cur
+}
+
+// Record implements array.RecordReader.
+//
+// Deprecated: use RecordBatch.
+func (r *Rows) Record() arrow.RecordBatch { return r.RecordBatch() }
+
+// Err implements array.RecordReader.
+func (r *Rows) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// RowsRead is the number of rows streamed so far.
+func (r *Rows) RowsRead() int64 { return r.rows.Load() }
+
+// Progress reports DuckDB's estimate of the running query's progress, in
+// percent (-1 when unknown).
+func (r *Rows) Progress() float64 {
+	p := mapping.QueryProgress(r.c.c)
+	pct, _, _ := mapping.QueryProgressTypeMembers(&p)
+	return pct
+}
+
+// Retain implements array.RecordReader.
+func (r *Rows) Retain() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refs++
+}
+
+// Release implements array.RecordReader. The last release cancels the query
+// if it is still running and returns the connection to the pool.
+func (r *Rows) Release() {
+	r.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	r.mu.Unlock()
+	if last {
+		r.close()
+	}
+}
+
+func (r *Rows) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished {
+		return
+	}
+	r.finished = true
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	r.stop()
+	if r.hasRes {
+		if !r.done && r.err == nil {
+			// Stop a query still producing rows before destroying it.
+			mapping.Interrupt(r.c.c)
+		}
+		mapping.DestroyArrowOptions(&r.opts)
+		mapping.DestroyResult(&r.res)
+	}
+	mapping.DestroyPrepare(&r.stmt)
+	r.e.release(r.c)
+}
+
+// bind binds positional parameters.
+func bind(stmt mapping.PreparedStatement, args []any) error {
+	n := int(mapping.NParams(stmt))
+	if len(args) != n {
+		return fmt.Errorf("%w: the statement takes %d parameters, %d given", ErrParams, n, len(args))
+	}
+	for i, a := range args {
+		idx := mapping.IdxT(i + 1)
+		var st mapping.State
+		switch v := a.(type) {
+		case nil:
+			st = mapping.BindNull(stmt, idx)
+		case bool:
+			st = mapping.BindBoolean(stmt, idx, v)
+		case int:
+			st = mapping.BindInt64(stmt, idx, int64(v))
+		case int8:
+			st = mapping.BindInt8(stmt, idx, v)
+		case int16:
+			st = mapping.BindInt16(stmt, idx, v)
+		case int32:
+			st = mapping.BindInt32(stmt, idx, v)
+		case int64:
+			st = mapping.BindInt64(stmt, idx, v)
+		case uint8:
+			st = mapping.BindUInt8(stmt, idx, v)
+		case uint16:
+			st = mapping.BindUInt16(stmt, idx, v)
+		case uint32:
+			st = mapping.BindUInt32(stmt, idx, v)
+		case uint64:
+			st = mapping.BindUInt64(stmt, idx, v)
+		case float32:
+			st = mapping.BindFloat(stmt, idx, v)
+		case float64:
+			st = mapping.BindDouble(stmt, idx, v)
+		case string:
+			st = mapping.BindVarchar(stmt, idx, v)
+		case []byte:
+			st = mapping.BindBlob(stmt, idx, v)
+		case time.Time:
+			us := v.UnixMicro()
+			if v.Location() == time.UTC || v.Location() == nil {
+				st = mapping.BindTimestamp(stmt, idx, mapping.NewTimestamp(us))
+			} else {
+				st = mapping.BindTimestampTZ(stmt, idx, mapping.NewTimestamp(us))
+			}
+		default:
+			return fmt.Errorf("%w: parameter %d has unsupported type %T", ErrParams, i+1, a)
+		}
+		if st == mapping.StateError {
+			return fmt.Errorf("%w: parameter %d (%v) does not fit: %s", ErrParams, i+1, a, mapping.PrepareError(stmt))
+		}
+	}
+	return nil
+}
