@@ -543,6 +543,9 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 	}
 
 	sb := schemaBuilder{text: format != "parquet", ordered: format == "csv"}
+	if len(d.columns) > 0 {
+		_ = sb.add(d.columns)
+	}
 	for i, fd := range files {
 		if errs[i] != nil {
 			t.Problems = append(t.Problems, Problem{Path: fd.path, Err: errs[i]})

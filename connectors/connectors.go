@@ -172,3 +172,28 @@ func ColumnStatsSQL(ctx context.Context, db *sql.DB, tableExpr string, cols []Co
 	}
 	return n, stats, nil
 }
+
+// CleanError shortens a DuckDB error to what a person needs: the message and
+// the file and line it names, without the "LINE 1: <internal SQL>" echo of
+// qry's own query or the list of reader settings and possible fixes.
+func CleanError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, cut := range []string{"\nLINE ", "\nPossible fixes:", "\nPossible solutions:", "\nThe search space used was:"} {
+		if i := strings.Index(msg, cut); i >= 0 {
+			msg = msg[:i]
+		}
+	}
+	msg = strings.Join(strings.Fields(msg), " ")
+	return &cleanError{msg: msg, err: err}
+}
+
+type cleanError struct {
+	msg string
+	err error
+}
+
+func (e *cleanError) Error() string { return e.msg }
+func (e *cleanError) Unwrap() error { return e.err }

@@ -7,7 +7,9 @@ package csv
 import (
 	"context"
 	"database/sql"
+	stdcsv "encoding/csv"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -86,14 +88,27 @@ func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[
 		}
 	} else {
 		cols, err = connectors.Describe(ctx, db, fmt.Sprintf("read_csv(%s%s, sample_size=-1)", lit, ro))
+		// The sniffer gives up, or guesses another shape, when rows are
+		// ragged. If its columns disagree with the header line, read with
+		// the header's columns, all VARCHAR, so the strict read below names
+		// the line at fault.
+		if hasHeader(opts) && !strings.HasSuffix(path, ".gz") {
+			hdr, herr := headerColumns(path, opts)
+			switch {
+			case herr != nil && err != nil:
+				return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
+			case herr == nil && (err != nil || len(hdr) != len(cols)):
+				cols, err = hdr, nil
+			}
+		}
 		if err != nil {
-			return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
+			return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
 		}
 	}
 	expr := fmt.Sprintf("read_csv(%s%s, columns=%s, auto_detect=false)", lit, headerDefault(ro), connectors.StructLiteral(cols))
 	n, stats, err := connectors.ColumnStatsSQL(ctx, db, expr, cols)
 	if err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
+		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
 	}
 	return connectors.FileInfo{Columns: cols, Rows: n, Stats: stats}, nil
 }
@@ -147,6 +162,44 @@ func ParseColumns(spec string) ([]connectors.Column, error) {
 	}
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("csv columns: empty")
+	}
+	return cols, nil
+}
+
+func hasHeader(opts map[string]string) bool {
+	switch strings.ToLower(opts["header"]) {
+	case "false", "no", "0":
+		return false
+	}
+	return true
+}
+
+// headerColumns reads the first record of a file with the configured
+// delimiter (',' by default, tab for .tsv) and names every column VARCHAR.
+func headerColumns(path string, opts map[string]string) ([]connectors.Column, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := stdcsv.NewReader(f)
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	if strings.HasSuffix(path, ".tsv") || strings.HasSuffix(path, ".tsv.gz") {
+		r.Comma = '\t'
+	}
+	for _, k := range []string{"delim", "delimiter", "sep"} {
+		if v := []rune(opts[k]); len(v) == 1 {
+			r.Comma = v[0]
+		}
+	}
+	rec, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	cols := make([]connectors.Column, len(rec))
+	for i, name := range rec {
+		cols[i] = connectors.Column{Name: name, Type: "VARCHAR"}
 	}
 	return cols, nil
 }

@@ -100,7 +100,7 @@ func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[
 	expr := fmt.Sprintf("read_parquet(%s)", connectors.QuoteString(side))
 	cols, err := connectors.Describe(ctx, db, expr)
 	if err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: sidecar %s: %w", path, side, err)
+		return connectors.FileInfo{}, fmt.Errorf("%s: sidecar %s: %w", path, side, connectors.CleanError(err))
 	}
 	for i := range cols {
 		if cols[i].Name == GeometryColumn {
@@ -109,7 +109,7 @@ func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[
 	}
 	n, stats, err := connectors.ColumnStatsSQL(ctx, db, expr, cols)
 	if err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: sidecar %s: %w", path, side, err)
+		return connectors.FileInfo{}, fmt.Errorf("%s: sidecar %s: %w", path, side, connectors.CleanError(err))
 	}
 	info := connectors.FileInfo{Columns: cols, Rows: n, Stats: stats}
 	if n > 0 && stats["minx"].HasMinMax {

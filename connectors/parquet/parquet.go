@@ -28,11 +28,11 @@ func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[str
 	lit := connectors.QuoteString(path)
 	cols, err := connectors.Describe(ctx, db, fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", lit))
 	if err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
+		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
 	}
 	info := connectors.FileInfo{Columns: cols, Stats: map[string]connectors.ColumnStats{}}
 	if err := db.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+lit+")").Scan(&info.Rows); err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
+		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
 	}
 	// One row per statsable top-level column: min over row groups of the
 	// typed min, max of the typed max, summed null counts; NULL where any
@@ -54,7 +54,7 @@ FROM parquet_metadata(%s) WHERE path_in_schema = %s`,
 	}
 	rows, err := db.QueryContext(ctx, strings.Join(parts, "\nUNION ALL\n"))
 	if err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, err)
+		return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, connectors.CleanError(err))
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -62,7 +62,7 @@ FROM parquet_metadata(%s) WHERE path_in_schema = %s`,
 		var mn, mx sql.NullString
 		var nulls sql.NullInt64
 		if err := rows.Scan(&name, &mn, &mx, &nulls); err != nil {
-			return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, err)
+			return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, connectors.CleanError(err))
 		}
 		st := connectors.ColumnStats{Min: mn.String, Max: mx.String, HasMinMax: mn.Valid && mx.Valid, NullCount: -1}
 		if nulls.Valid {
@@ -74,7 +74,7 @@ FROM parquet_metadata(%s) WHERE path_in_schema = %s`,
 		info.Stats[name] = st
 	}
 	if err := rows.Err(); err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, err)
+		return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, connectors.CleanError(err))
 	}
 	return info, nil
 }

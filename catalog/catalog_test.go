@@ -1,0 +1,287 @@
+package catalog_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/internal/fixture"
+)
+
+func open(t *testing.T, opts catalog.Options) *catalog.Catalog {
+	t.Helper()
+	if opts.CacheDir == "" {
+		opts.CacheDir = t.TempDir()
+	}
+	c, err := catalog.Open(context.Background(), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func column(t *testing.T, tb *catalog.Table, name string) catalog.Column {
+	t.Helper()
+	for _, c := range tb.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("table %s has no column %s (has %v)", tb.Name, name, tb.Columns)
+	return catalog.Column{}
+}
+
+func TestHivePartitionsAreTyped(t *testing.T) {
+	dir := t.TempDir()
+	db := fixture.DB(t)
+	fixture.Exec(t, db,
+		`CREATE TABLE t AS SELECT i AS id, 2020 + i % 3 AS year, ['eu','us'][1 + i % 2] AS region,
+		   (DATE '2024-01-01' + (i % 2)::INT)::VARCHAR AS day FROM range(60) r(i)`,
+		"COPY t TO '"+filepath.Join(dir, "events")+"' (FORMAT parquet, PARTITION_BY (year, region, day))")
+	c := open(t, catalog.Options{Data: []string{dir}})
+	tb, ok := c.Snapshot().Table("events")
+	require.True(t, ok)
+
+	want := fixture.Rows(t, db, "SELECT count(DISTINCT (year, region, day)) FROM t")[0][0]
+	require.Equal(t, want, itoa(len(tb.Files)))
+	require.Equal(t, catalog.Column{Name: "year", Type: "BIGINT", Partition: true}, column(t, tb, "year"))
+	require.Equal(t, catalog.Column{Name: "region", Type: "VARCHAR", Partition: true}, column(t, tb, "region"))
+	require.Equal(t, catalog.Column{Name: "day", Type: "DATE", Partition: true}, column(t, tb, "day"))
+	require.Equal(t, "BIGINT", column(t, tb, "id").Type)
+	require.Empty(t, tb.Problems)
+
+	// Every file knows its partition values, matching its path.
+	for _, f := range tb.Files {
+		require.Contains(t, f.Path, "year="+f.Partition["year"])
+		require.Contains(t, f.Path, "region="+f.Partition["region"])
+	}
+	// Partition stats come from the paths.
+	st, ok := tb.ColumnStats("year")
+	require.True(t, ok)
+	require.Equal(t, fixture.Rows(t, db, "SELECT min(year)::VARCHAR, max(year)::VARCHAR FROM t")[0], []string{st.Min, st.Max})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestSchemaUnionAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	tdir := filepath.Join(dir, "t")
+	require.NoError(t, os.MkdirAll(tdir, 0o755))
+	db := fixture.DB(t)
+	fixture.Exec(t, db,
+		"COPY (SELECT 1::INTEGER AS a, 'x' AS b) TO '"+filepath.Join(tdir, "1.parquet")+"'",
+		"COPY (SELECT 5000000000::BIGINT AS a, 2.5::DOUBLE AS c) TO '"+filepath.Join(tdir, "2.parquet")+"'",
+		"COPY (SELECT 'oops' AS a) TO '"+filepath.Join(tdir, "3.parquet")+"'",
+	)
+	c := open(t, catalog.Options{Data: []string{dir}})
+	tb, ok := c.Snapshot().Table("t")
+	require.True(t, ok)
+	require.Equal(t, []catalog.Column{{Name: "a", Type: "BIGINT"}, {Name: "b", Type: "VARCHAR"}, {Name: "c", Type: "DOUBLE"}}, tb.Columns)
+	require.Len(t, tb.Files, 2)
+	require.Len(t, tb.Problems, 1)
+	require.Contains(t, tb.Problems[0].Error(), "3.parquet")
+	require.Contains(t, tb.Problems[0].Error(), "column a is VARCHAR")
+	require.ErrorIs(t, tb.Problems[0].Err, catalog.ErrSchema)
+
+	// Column b is missing from 2.parquet: its rows count as NULLs there.
+	st, ok := tb.ColumnStats("b")
+	require.True(t, ok)
+	require.Equal(t, int64(1), st.NullCount)
+}
+
+func TestParquetStatsMatchDuckDB(t *testing.T) {
+	dir := t.TempDir()
+	db := fixture.DB(t)
+	path := filepath.Join(dir, "m.parquet")
+	fixture.Exec(t, db, `COPY (SELECT i AS n, CASE WHEN i % 7 = 0 THEN NULL ELSE -i * 1.5 END AS x,
+		'k' || lpad(i::VARCHAR, 4, '0') AS s, DATE '2020-02-28' + i::INT AS d,
+		TIMESTAMP '2024-03-01 12:00:00' + to_seconds(i) AS ts
+		FROM range(-50, 5000) r(i)) TO '`+path+`' (FORMAT parquet, ROW_GROUP_SIZE 1000)`)
+	c := open(t, catalog.Options{Data: []string{dir}})
+	tb, ok := c.Snapshot().Table("m")
+	require.True(t, ok)
+	require.Len(t, tb.Files, 1)
+	f := tb.Files[0]
+	require.Equal(t, fixture.Rows(t, db, "SELECT count(*) FROM '"+path+"'")[0][0], itoa(int(f.Rows)))
+	for _, col := range []string{"n", "x", "s", "d", "ts"} {
+		want := fixture.Rows(t, db, "SELECT min("+col+")::VARCHAR, max("+col+")::VARCHAR, (count(*) - count("+col+"))::VARCHAR FROM '"+path+"'")[0]
+		st := f.Stats[col]
+		require.True(t, st.HasMinMax, col)
+		require.Equal(t, want, []string{st.Min, st.Max, itoa(int(st.NullCount))}, col)
+	}
+}
+
+func TestCSVStatsAndBadRows(t *testing.T) {
+	dir := t.TempDir()
+	db := fixture.DB(t)
+	good := fixture.Write(t, filepath.Join(dir, "good.csv"), "id,name,score\n1,ann,2.5\n2,bob,\n3,,-7.25\n")
+	fixture.Write(t, filepath.Join(dir, "ragged.csv"), "a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n")
+	c := open(t, catalog.Options{Data: []string{dir}})
+	snap := c.Snapshot()
+	tb, ok := snap.Table("good")
+	require.True(t, ok)
+	f := tb.Files[0]
+	for _, col := range []string{"id", "name", "score"} {
+		want := fixture.Rows(t, db, "SELECT min("+col+")::VARCHAR, max("+col+")::VARCHAR, (count(*) - count("+col+"))::VARCHAR FROM read_csv('"+good+"')")[0]
+		st := f.Stats[col]
+		require.Equal(t, want, []string{st.Min, st.Max, itoa(int(st.NullCount))}, col)
+	}
+	_, ok = snap.Table("ragged")
+	require.False(t, ok)
+	require.Len(t, snap.Problems, 1)
+	msg := snap.Problems[0].Error()
+	require.Contains(t, msg, "ragged.csv")
+	require.Contains(t, msg, "Line: 4")
+}
+
+func TestCSVFilesMustShareColumns(t *testing.T) {
+	dir := t.TempDir()
+	fixture.Write(t, filepath.Join(dir, "t", "1.csv"), "a,b\n1,2\n")
+	fixture.Write(t, filepath.Join(dir, "t", "2.csv"), "a,b\n3,x\n")
+	fixture.Write(t, filepath.Join(dir, "t", "3.csv"), "b,a\n5,6\n")
+	c := open(t, catalog.Options{Data: []string{dir}})
+	tb, ok := c.Snapshot().Table("t")
+	require.True(t, ok)
+	// b is a number in 1.csv and text in 2.csv: text wins in a text format.
+	require.Equal(t, []catalog.Column{{Name: "a", Type: "BIGINT"}, {Name: "b", Type: "VARCHAR"}}, tb.Columns)
+	require.Len(t, tb.Files, 2)
+	require.Len(t, tb.Problems, 1)
+	require.Contains(t, tb.Problems[0].Error(), "3.csv")
+}
+
+func TestDataDirectoryNaming(t *testing.T) {
+	dir := t.TempDir()
+	db := fixture.DB(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "trips", "_tmp"), 0o755))
+	fixture.Exec(t, db, "COPY (SELECT 1 AS x) TO '"+filepath.Join(dir, "trips", "a.parquet")+"'")
+	fixture.Write(t, filepath.Join(dir, "trips", "_tmp", "junk.parquet"), "not parquet")
+	fixture.Write(t, filepath.Join(dir, "trips", "README.md"), "ignored")
+	fixture.Write(t, filepath.Join(dir, "zones.geojson"), `{"type":"Feature","properties":{"k":1},"geometry":{"type":"Point","coordinates":[1,2]}}`)
+	fixture.Write(t, filepath.Join(dir, "weather.csv"), "a\n1\n")
+	fixture.Write(t, filepath.Join(dir, ".hidden.csv"), "a\n1\n")
+	fixture.Write(t, filepath.Join(dir, "notes.txt"), "ignored")
+	c := open(t, catalog.Options{Data: []string{dir}})
+	var names []string
+	for _, tb := range c.Snapshot().Tables {
+		names = append(names, tb.Name+":"+tb.Format)
+		require.Empty(t, tb.Problems, tb.Name)
+	}
+	require.Equal(t, []string{"trips:parquet", "weather:csv", "zones:geojson"}, names)
+}
+
+func TestMissingDataDirectory(t *testing.T) {
+	_, err := catalog.Open(context.Background(), catalog.Options{Data: []string{"/no/such/dir"}, CacheDir: t.TempDir()})
+	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.Contains(t, err.Error(), "/no/such/dir")
+}
+
+func TestConfig(t *testing.T) {
+	dir := t.TempDir()
+	fixture.Write(t, filepath.Join(dir, "data", "w.csv"), "day,temp\n2024-01-01,3.5\n")
+	cfgPath := fixture.Write(t, filepath.Join(dir, "qry.yaml"), `
+tables:
+  - name: weather
+    path: data/w.csv
+    columns:
+      - {name: day, type: date}
+      - {name: temp, type: "decimal(5,2)"}
+`)
+	cfg, err := catalog.LoadConfig(cfgPath)
+	require.NoError(t, err)
+	c := open(t, catalog.Options{Config: cfg})
+	tb, ok := c.Snapshot().Table("weather")
+	require.True(t, ok)
+	require.Equal(t, []catalog.Column{{Name: "day", Type: "DATE"}, {Name: "temp", Type: "DECIMAL(5,2)"}}, tb.Columns)
+	require.Equal(t, "3.50", tb.Files[0].Stats["temp"].Min)
+
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown key", "tables:\n  - name: x\n    path: y\n    colour: red\n", "line 4: field colour not found"},
+		{"bad format", "tables:\n  - name: x\n    path: y\n    format: xlsx\n", `format "xlsx"`},
+		{"no path", "tables:\n  - name: x\n", "path is missing"},
+		{"twice", "tables:\n  - {name: x, path: a}\n  - {name: X, path: b}\n", "declared twice"},
+		{"not yaml", "tables: [", "yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := catalog.ParseConfig([]byte(tc.yaml))
+			require.ErrorIs(t, err, catalog.ErrConfig)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestRefreshIsIncremental(t *testing.T) {
+	dir := t.TempDir()
+	db := fixture.DB(t)
+	tdir := filepath.Join(dir, "t")
+	require.NoError(t, os.MkdirAll(tdir, 0o755))
+	fixture.Exec(t, db, "COPY (SELECT 1 AS x) TO '"+filepath.Join(tdir, "a.parquet")+"'")
+	c := open(t, catalog.Options{Data: []string{dir}})
+	before := c.Snapshot()
+	tb, _ := before.Table("t")
+
+	// Nothing changed: same snapshot version.
+	require.NoError(t, c.Refresh(context.Background()))
+	require.Equal(t, before.Version, c.Snapshot().Version)
+
+	fixture.Exec(t, db, "COPY (SELECT 2 AS x UNION ALL SELECT 3) TO '"+filepath.Join(tdir, "b.parquet")+"'")
+	require.NoError(t, c.Refresh(context.Background()))
+	after := c.Snapshot()
+	require.Equal(t, before.Version+1, after.Version)
+	tb2, _ := after.Table("t")
+	require.Len(t, tb2.Files, 2)
+	require.Same(t, tb.Files[0], tb2.Files[0], "an unchanged file is not inspected again")
+	require.Equal(t, int64(3), tb2.Rows())
+
+	require.NoError(t, os.Remove(filepath.Join(tdir, "a.parquet")))
+	require.NoError(t, c.Refresh(context.Background()))
+	tb3, _ := c.Snapshot().Table("t")
+	require.Len(t, tb3.Files, 1)
+	// The old snapshot is untouched.
+	require.Len(t, tb2.Files, 2)
+}
+
+func TestSymlinkOutOfRootIsNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	fixture.Write(t, filepath.Join(outside, "secret.csv"), "pw\nhunter2\n")
+	fixture.Write(t, filepath.Join(dir, "t", "ok.csv"), "pw\nfine\n")
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.csv"), filepath.Join(dir, "t", "link.csv")))
+	c := open(t, catalog.Options{Data: []string{dir}})
+	tb, _ := c.Snapshot().Table("t")
+	require.Len(t, tb.Files, 1)
+	require.Len(t, tb.Problems, 1)
+	require.Contains(t, tb.Problems[0].Error(), "link.csv")
+}
+
+func TestWiden(t *testing.T) {
+	for _, tc := range []struct {
+		a, b  string
+		text  bool
+		want  string
+		valid bool
+	}{
+		{"INTEGER", "BIGINT", false, "BIGINT", true},
+		{"TINYINT", "SMALLINT", false, "SMALLINT", true},
+		{"UINTEGER", "INTEGER", false, "BIGINT", true},
+		{"BIGINT", "DOUBLE", false, "DOUBLE", true},
+		{"FLOAT", "DOUBLE", false, "DOUBLE", true},
+		{"DECIMAL(10,2)", "BIGINT", false, "DOUBLE", true},
+		{"DATE", "TIMESTAMP", false, "TIMESTAMP", true},
+		{"TIMESTAMP_MS", "TIMESTAMP", false, "TIMESTAMP", true},
+		{"VARCHAR", "BIGINT", false, "", false},
+		{"VARCHAR", "BIGINT", true, "VARCHAR", true},
+		{"BOOLEAN", "DATE", false, "", false},
+	} {
+		t.Run(tc.a+"+"+tc.b, func(t *testing.T) {
+			got, ok := catalog.Widen(tc.a, tc.b, tc.text)
+			require.Equal(t, tc.valid, ok)
+			require.Equal(t, tc.want, got)
+			got2, _ := catalog.Widen(tc.b, tc.a, tc.text)
+			require.Equal(t, got, got2, "widening is symmetric")
+		})
+	}
+}
