@@ -217,6 +217,11 @@ func parseFeature(raw []byte) (Feature, error) {
 	if head.Type != "Feature" {
 		return Feature{}, fmt.Errorf("type %q is not Feature", head.Type)
 	}
+	if len(head.Geometry) > 0 && string(head.Geometry) != "null" {
+		if err := checkGeometry(head.Geometry, 0); err != nil {
+			return Feature{}, fmt.Errorf("geometry: %w", err)
+		}
+	}
 	f, err := orbjson.UnmarshalFeature(raw)
 	if err != nil {
 		return Feature{}, fmt.Errorf("geometry: %w", err)
@@ -477,4 +482,59 @@ func writeSidecar(path string, feats []Feature) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// depth is how deeply each geometry type nests positions.
+var depth = map[string]int{
+	"Point": 0, "LineString": 1, "MultiPoint": 1,
+	"Polygon": 2, "MultiLineString": 2, "MultiPolygon": 3,
+}
+
+// checkGeometry checks what orb lets through: every position has two or
+// more numbers, nested as deep as the type says.
+func checkGeometry(raw json.RawMessage, level int) error {
+	var g struct {
+		Type        string            `json:"type"`
+		Coordinates json.RawMessage   `json:"coordinates"`
+		Geometries  []json.RawMessage `json:"geometries"`
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return err
+	}
+	if g.Type == "GeometryCollection" {
+		if level > 8 {
+			return errors.New("geometry collections nested too deep")
+		}
+		for _, sub := range g.Geometries {
+			if err := checkGeometry(sub, level+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	d, ok := depth[g.Type]
+	if !ok {
+		return fmt.Errorf("type %q is not a GeoJSON geometry", g.Type)
+	}
+	return checkCoords(g.Type, g.Coordinates, d)
+}
+
+func checkCoords(typ string, raw json.RawMessage, d int) error {
+	if d == 0 {
+		var pos []float64
+		if err := json.Unmarshal(raw, &pos); err != nil || len(pos) < 2 {
+			return fmt.Errorf("%s: position %s is not [x, y]", typ, raw)
+		}
+		return nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return fmt.Errorf("%s: coordinates %.40s are not nested %d deep", typ, raw, d+1)
+	}
+	for _, item := range list {
+		if err := checkCoords(typ, item, d-1); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,211 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qry-dev/qry/internal/fixture"
+)
+
+var qryBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qry-bin")
+	if err != nil {
+		panic(err)
+	}
+	qryBin = filepath.Join(dir, "qry")
+	build := exec.Command("go", "build", "-o", qryBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build qry: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func sampleDir(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "sample")
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(qryBin, append([]string{"--cache-dir", t.TempDir()}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdin)
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func TestQueryFormatsMatchDuckDB(t *testing.T) {
+	sample := sampleDir(t)
+	db := fixture.DB(t)
+	fixture.Exec(t, db, "CREATE VIEW trips AS SELECT * FROM read_parquet('"+filepath.Join(sample, "trips", "**", "*.parquet")+"', hive_partitioning=true)")
+	q := "SELECT payment, count(*) AS n, sum(tip) AS tips, min(pickup_at) AS first FROM trips GROUP BY payment ORDER BY payment"
+	want := fixture.Rows(t, db, q)
+
+	t.Run("csv", func(t *testing.T) {
+		r := run(t, "", "query", "-d", sample, "-F", "csv", q)
+		require.Equal(t, 0, r.code, r.stderr)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		require.Equal(t, "payment,n,tips,first", lines[0])
+		require.Len(t, lines, len(want)+1)
+		for i, row := range want {
+			got := strings.Split(lines[i+1], ",")
+			require.Equal(t, row[0], got[0])
+			require.Equal(t, row[1], got[1])
+			require.Equal(t, strings.TrimSuffix(row[3], ".0"), got[3])
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		r := run(t, "", "query", "-d", sample, "-F", "json", q)
+		require.Equal(t, 0, r.code, r.stderr)
+		var rows []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rows))
+		require.Len(t, rows, len(want))
+		for i, row := range want {
+			require.Equal(t, row[0], rows[i]["payment"])
+			require.Equal(t, row[1], fixture.Float(rows[i]["n"].(float64))[:len(row[1])])
+		}
+		// payment 'cash' has no tips: NULL in JSON
+		for _, r := range rows {
+			if r["payment"] == "cash" {
+				require.Nil(t, r["tips"])
+			}
+		}
+	})
+	t.Run("ndjson from stdin", func(t *testing.T) {
+		r := run(t, q, "query", "-d", sample, "-F", "ndjson")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Len(t, strings.Split(strings.TrimSpace(r.stdout), "\n"), len(want))
+	})
+	t.Run("parquet", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "out.parquet")
+		r := run(t, "", "query", "-d", sample, "-F", "parquet", "-o", out, q)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Equal(t, want, fixture.Rows(t, db, "SELECT * FROM '"+out+"' ORDER BY payment"))
+	})
+	t.Run("arrow", func(t *testing.T) {
+		r := run(t, "", "query", "-d", sample, "-F", "arrow", q)
+		require.Equal(t, 0, r.code, r.stderr)
+		rd, err := ipc.NewReader(strings.NewReader(r.stdout))
+		require.NoError(t, err)
+		defer rd.Release()
+		require.Equal(t, want, fixture.ArrowRows(t, rd))
+	})
+	t.Run("table", func(t *testing.T) {
+		r := run(t, "", "query", "-d", sample, q)
+		require.Equal(t, 0, r.code, r.stderr)
+		for _, row := range want {
+			require.Contains(t, r.stdout, row[0])
+		}
+		require.Contains(t, r.stdout, "NULL")
+		require.Contains(t, r.stdout, "3 rows")
+	})
+	t.Run("file", func(t *testing.T) {
+		f := fixture.Write(t, filepath.Join(t.TempDir(), "q.sql"), q+";\n")
+		r := run(t, "", "query", "-d", sample, "-F", "csv", "-f", f)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Len(t, strings.Split(strings.TrimSpace(r.stdout), "\n"), len(want)+1)
+	})
+}
+
+func TestTablesAndDescribe(t *testing.T) {
+	sample := sampleDir(t)
+	db := fixture.DB(t)
+	r := run(t, "", "tables", "-d", sample, "-F", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var tables []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &tables))
+	require.Len(t, tables, 3)
+	count := fixture.Rows(t, db, "SELECT count(*) FROM read_parquet('"+filepath.Join(sample, "trips", "**", "*.parquet")+"')")[0][0]
+	require.Equal(t, "trips", tables[0]["table"])
+	require.Equal(t, count, fixture.Float(tables[0]["rows"].(float64))[:len(count)])
+
+	r = run(t, "", "describe", "-d", sample, "-F", "csv", "weather")
+	require.Equal(t, 0, r.code, r.stderr)
+	want := fixture.Rows(t, db, "SELECT min(temp_c)::VARCHAR, max(temp_c)::VARCHAR FROM '"+filepath.Join(sample, "weather.csv")+"'")[0]
+	require.Contains(t, r.stdout, "temp_c,DOUBLE,false,"+want[0]+","+want[1]+",0")
+}
+
+// Every bad input gives a one-line error naming the culprit, a non-zero exit
+// code, and no Go stack trace.
+func TestBadInput(t *testing.T) {
+	sample := sampleDir(t)
+	bad := t.TempDir()
+	orig, err := os.ReadFile(filepath.Join(sample, "trips", "year=2023", "month=1", "part-0.parquet"))
+	require.NoError(t, err)
+	fixture.Write(t, filepath.Join(bad, "trunc", "a.parquet"), string(orig))
+	fixture.Write(t, filepath.Join(bad, "trunc", "b.parquet"), string(orig[:len(orig)/2]))
+	fixture.Write(t, filepath.Join(bad, "rows.csv"), "id,v\n1,2\n3,4,5\n")
+	fixture.Write(t, filepath.Join(bad, "shapes.geojson"), "{\"type\":\"FeatureCollection\",\n \"features\": [ {\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[1]}} ]}")
+
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		stderr   []string
+		stdoutOK bool
+	}{
+		{"truncated parquet is left out", []string{"query", "-d", bad, "-F", "csv", "SELECT count(*) FROM trunc"}, 0,
+			[]string{"b.parquet", "left out"}, true},
+		{"csv bad row", []string{"query", "-d", bad, "SELECT * FROM rows"}, 1, []string{"rows.csv", "Line: 3", "does not exist"}, false},
+		{"invalid geojson", []string{"query", "-d", bad, "SELECT * FROM shapes"}, 1, []string{"shapes.geojson", "line 2"}, false},
+		{"missing directory", []string{"query", "-d", filepath.Join(bad, "nope"), "SELECT 1"}, 1, []string{"nope", "not found"}, false},
+		{"unknown table", []string{"query", "-d", sample, "SELECT * FROM tripz"}, 1, []string{"tripz", `Did you mean "trips"`}, false},
+		{"unknown column", []string{"query", "-d", sample, "SELECT fair FROM trips"}, 1, []string{`"fair"`, "line 1, column 8"}, false},
+		{"syntax error", []string{"query", "-d", sample, "SELECT * FROM trips WHERE"}, 1, []string{"syntax error", "end of input"}, false},
+		{"two statements", []string{"query", "-d", sample, "SELECT 1; SELECT 2"}, 1, []string{"one statement"}, false},
+		{"bad format", []string{"query", "-d", sample, "-F", "xml", "SELECT 1"}, 2, []string{`"xml"`}, false},
+		{"no tables", []string{"query", "SELECT 1"}, 2, []string{"--data"}, false},
+		{"unknown describe", []string{"describe", "-d", sample, "nope"}, 1, []string{`"nope"`, "not found"}, false},
+		{"bad config", []string{"tables", "-c", fixture.Write(t, filepath.Join(bad, "q.yaml"), "tables:\n  - name: x\n    pth: y\n")}, 1,
+			[]string{"q.yaml", "line 3", "pth"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, "", tc.args...)
+			require.Equal(t, tc.code, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+			for _, s := range tc.stderr {
+				require.Contains(t, r.stderr, s)
+			}
+			require.NotContains(t, r.stderr, "goroutine")
+			require.NotContains(t, r.stderr, "panic")
+			for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+				require.True(t, strings.HasPrefix(line, "qry: "), "one line per message: %q", line)
+			}
+			if tc.stdoutOK {
+				require.NotEmpty(t, r.stdout)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	r := run(t, "", "query", "--help")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, "Examples:")
+	require.Contains(t, r.stdout, "--format")
+}
