@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: lint, Go tests (unit, differential,
+# end-to-end with the real binary), a short fuzz run, and the Python client
+# tests against a real server. Installs what it needs (golangci-lint into
+# .cache/bin, a Python venv in .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS=-tags=duckdb_arrow
+LINT_VERSION=2.15.0
+BIN="$PWD/.cache/bin"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "go modules"
+go mod download
+
+step "lint (golangci-lint v$LINT_VERSION)"
+if ! "$BIN/golangci-lint" version 2>/dev/null | grep -q "version $LINT_VERSION"; then
+  GOBIN="$BIN" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$LINT_VERSION"
+fi
+go vet ./...
+"$BIN/golangci-lint" run ./...
+
+step "go test"
+go test -count=1 -timeout 15m ./...
+
+step "fuzz (short)"
+for target in ./connectors/geojson:FuzzParse; do
+  go test "${target%%:*}" -run '^$' -fuzz "^${target##*:}\$" -fuzztime 10s
+done
+
+if [ -d tests/python ]; then
+  step "python clients"
+  bash scripts/venv.sh
+  .venv/bin/python -m pytest -q tests/python
+fi
