@@ -17,6 +17,12 @@ import (
 	"github.com/qry-dev/qry/connectors"
 )
 
+// CatalogName and SchemaName are where catalog tables live in SQL.
+const (
+	CatalogName = "qry"
+	SchemaName  = "main"
+)
+
 // Options configure an Engine. The zero value of each field is usable.
 type Options struct {
 	// Threads is DuckDB's worker thread count; 0 means GOMAXPROCS.
@@ -104,6 +110,18 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 			return nil, errors.New("open duckdb: cannot connect")
 		}
 		e.all = append(e.all, c)
+		// Tables live in a catalog named qry (schema main), the name
+		// clients see in metadata: qry.main.trips works as well as trips.
+		if i == 0 {
+			if err := exec(c, "ATTACH ':memory:' AS "+CatalogName); err != nil {
+				e.Close()
+				return nil, fmt.Errorf("open duckdb: %w", err)
+			}
+		}
+		if err := exec(c, "USE "+CatalogName); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("open duckdb: %w", err)
+		}
 		e.pool <- c
 	}
 	if err := e.syncViews(ctx); err != nil {

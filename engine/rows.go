@@ -68,20 +68,9 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 }
 
 func (r *Rows) start(sql string, args []any) error {
-	var ext mapping.ExtractedStatements
-	n := mapping.ExtractStatements(r.c.c, sql, &ext)
-	defer mapping.DestroyExtracted(&ext)
-	if n == 0 {
-		if msg := mapping.ExtractStatementsError(ext); msg != "" {
-			return newQueryError(msg)
-		}
-		return ErrEmpty
-	}
-	if n > 1 {
-		return fmt.Errorf("%w: found %d statements", ErrMultipleStatements, n)
-	}
-	if mapping.PrepareExtractedStatement(r.c.c, ext, 0, &r.stmt) == mapping.StateError {
-		return newQueryError(mapping.PrepareError(r.stmt))
+	var err error
+	if r.stmt, err = prepare(r.c, sql); err != nil {
+		return err
 	}
 	if err := bind(r.stmt, args); err != nil {
 		return err
@@ -116,17 +105,47 @@ func (r *Rows) start(sql string, args []any) error {
 		names[i] = mapping.ColumnName(&r.res, i)
 		types[i] = mapping.ColumnLogicalType(&r.res, i)
 	}
+	r.schema, err = arrowSchema(r.opts, types, names)
+	return err
+}
+
+// arrowSchema converts DuckDB column types to an Arrow schema, destroying
+// the types.
+func arrowSchema(opts mapping.ArrowOptions, types []mapping.LogicalType, names []string) (*arrow.Schema, error) {
 	defer func() {
 		for i := range types {
 			mapping.DestroyLogicalType(&types[i])
 		}
 	}()
-	schema, ed := mapping.NewArrowSchema(r.opts, types, names)
+	schema, ed := mapping.NewArrowSchema(opts, types, names)
 	if err := errorData(ed); err != nil {
-		return fmt.Errorf("result schema: %w", err)
+		return nil, fmt.Errorf("result schema: %w", err)
 	}
-	r.schema = schema
-	return nil
+	return schema, nil
+}
+
+// prepare prepares exactly one statement; input with more is refused before
+// anything runs.
+func prepare(c *conn, sql string) (mapping.PreparedStatement, error) {
+	var stmt mapping.PreparedStatement
+	var ext mapping.ExtractedStatements
+	n := mapping.ExtractStatements(c.c, sql, &ext)
+	defer mapping.DestroyExtracted(&ext)
+	if n == 0 {
+		if msg := mapping.ExtractStatementsError(ext); msg != "" {
+			return stmt, newQueryError(msg)
+		}
+		return stmt, ErrEmpty
+	}
+	if n > 1 {
+		return stmt, fmt.Errorf("%w: found %d statements", ErrMultipleStatements, n)
+	}
+	if mapping.PrepareExtractedStatement(c.c, ext, 0, &stmt) == mapping.StateError {
+		err := newQueryError(mapping.PrepareError(stmt))
+		mapping.DestroyPrepare(&stmt)
+		return stmt, err
+	}
+	return stmt, nil
 }
 
 func errorData(ed mapping.ErrorData) error {

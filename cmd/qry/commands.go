@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/client"
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/render"
 )
@@ -50,7 +51,7 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 	pf.StringVarP(&g.config, "config", "c", "", "qry.yaml declaring tables")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "directory for derived files (default: the user cache dir)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics (files left out, ...) to stderr")
-	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g))
+	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g), newServeCmd(g))
 	return root
 }
 
@@ -157,7 +158,7 @@ func (o *output) write(ctx context.Context, rr array.RecordReader) error {
 
 func newQueryCmd(g *globals) *cobra.Command {
 	var out output
-	var file string
+	var file, server string
 	cmd := &cobra.Command{
 		Use:   "query [SQL]",
 		Short: "Run one SQL statement and print its result",
@@ -166,6 +167,7 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 		Example: `  qry query -d testdata/sample "SELECT payment, round(avg(fare), 2) AS avg_fare FROM trips GROUP BY ALL"
   qry query -d testdata/sample -f report.sql --format json
   echo "SELECT count(*) FROM zones" | qry query -d testdata/sample
+  qry query --server grpc://127.0.0.1:31337 "SELECT * FROM trips LIMIT 5"
   qry query -d testdata/sample -F parquet -o big_fares.parquet "SELECT * FROM trips WHERE fare > 40"`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -174,6 +176,19 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 				return err
 			}
 			ctx := cmd.Context()
+			if server != "" {
+				c, err := client.Dial(ctx, server)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				rows, err := c.Query(ctx, sql)
+				if err != nil {
+					return err
+				}
+				defer rows.Release()
+				return out.write(ctx, rows)
+			}
 			eng, err := g.open(ctx)
 			if err != nil {
 				return err
@@ -189,6 +204,7 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 	}
 	out.flags(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the SQL from this file")
+	cmd.Flags().StringVarP(&server, "server", "s", "", "run the query on a qry server (grpc://HOST:PORT) instead of locally")
 	return cmd
 }
 

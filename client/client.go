@@ -1,0 +1,169 @@
+// Package client talks to a remote qry (or any Flight SQL server) with
+// arrow-go's Flight SQL client, so the CLI and the shell work the same local
+// or remote.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// ErrURL is returned for a server URL qry cannot use.
+var ErrURL = errors.New("server URL")
+
+// Client is a connection to a Flight SQL server.
+type Client struct {
+	c *flightsql.Client
+}
+
+// Dial connects to grpc://HOST:PORT (or HOST:PORT).
+func Dial(ctx context.Context, url string) (*Client, error) {
+	addr := url
+	if rest, ok := strings.CutPrefix(url, "grpc://"); ok {
+		addr = rest
+	} else if strings.Contains(url, "://") {
+		return nil, fmt.Errorf("%w %q: use grpc://HOST:PORT", ErrURL, url)
+	}
+	c, err := flightsql.NewClientCtx(ctx, addr, nil, nil,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	return &Client{c: c}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.c.Close() }
+
+// Query runs one statement and returns its result as a stream that reads
+// the endpoints one after the other. The caller releases it.
+func (c *Client) Query(ctx context.Context, sql string) (array.RecordReader, error) {
+	info, err := c.c.Execute(ctx, sql)
+	if err != nil {
+		return nil, Unwrap(err)
+	}
+	return c.read(ctx, info)
+}
+
+// Tables lists the server's tables with their schemas.
+func (c *Client) Tables(ctx context.Context) (array.RecordReader, error) {
+	info, err := c.c.GetTables(ctx, &flightsql.GetTablesOpts{IncludeSchema: true})
+	if err != nil {
+		return nil, Unwrap(err)
+	}
+	return c.read(ctx, info)
+}
+
+func (c *Client) read(ctx context.Context, info *flight.FlightInfo) (array.RecordReader, error) {
+	r := &reader{ctx: ctx, c: c, eps: info.GetEndpoint()}
+	if err := r.open(); err != nil {
+		return nil, err
+	}
+	if r.cur == nil {
+		// No endpoint: the schema alone, from the FlightInfo.
+		schema, err := flight.DeserializeSchema(info.GetSchema(), c.c.Alloc)
+		if err != nil {
+			return nil, fmt.Errorf("result schema: %w", err)
+		}
+		return array.NewRecordReader(schema, nil)
+	}
+	return r, nil
+}
+
+// reader chains the streams of a FlightInfo's endpoints.
+type reader struct {
+	ctx  context.Context
+	c    *Client
+	eps  []*flight.FlightEndpoint
+	cur  *flight.Reader
+	refs int64
+	err  error
+}
+
+func (r *reader) open() error {
+	if len(r.eps) == 0 {
+		return nil
+	}
+	ep := r.eps[0]
+	r.eps = r.eps[1:]
+	rd, err := r.c.c.DoGet(r.ctx, ep.GetTicket())
+	if err != nil {
+		return Unwrap(err)
+	}
+	if r.cur != nil {
+		r.cur.Release()
+	}
+	r.cur = rd
+	r.refs = 1
+	return nil
+}
+
+func (r *reader) Schema() *arrow.Schema { return r.cur.Schema() }
+
+func (r *reader) Next() bool {
+	for {
+		if r.err != nil {
+			return false
+		}
+		if r.cur.Next() {
+			return true
+		}
+		if err := r.cur.Err(); err != nil {
+			r.err = Unwrap(err)
+			return false
+		}
+		if len(r.eps) == 0 {
+			return false
+		}
+		if err := r.open(); err != nil {
+			r.err = err
+			return false
+		}
+	}
+}
+
+func (r *reader) RecordBatch() arrow.RecordBatch { return r.cur.RecordBatch() }
+
+func (r *reader) Record() arrow.RecordBatch { return r.cur.RecordBatch() }
+
+func (r *reader) Err() error { return r.err }
+
+func (r *reader) Retain() { r.refs++ }
+
+func (r *reader) Release() {
+	r.refs--
+	if r.refs == 0 && r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+}
+
+// Unwrap turns a gRPC status into an error with the server's message alone.
+func Unwrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok {
+		return &RemoteError{Code: st.Code().String(), Msg: st.Message()}
+	}
+	return err
+}
+
+// RemoteError is an error the server reported.
+type RemoteError struct {
+	Code string
+	Msg  string
+}
+
+func (e *RemoteError) Error() string { return e.Msg }

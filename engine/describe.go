@@ -1,0 +1,79 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	mapping "github.com/duckdb/duckdb-go-bindings"
+)
+
+// Statement describes a prepared statement without running it.
+type Statement struct {
+	// Schema is the result's schema, equal to the Schema of the Rows that
+	// Query returns for the same SQL.
+	Schema *arrow.Schema
+	// Params are the statement's parameters, named $1, $2, ...; a
+	// parameter whose type DuckDB cannot tell yet has type arrow.Null.
+	Params *arrow.Schema
+	// ReadOnly is true for SELECT, EXPLAIN and other statements that only
+	// read.
+	ReadOnly bool
+}
+
+// Describe prepares sql and reports its result schema and parameters.
+func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
+	if err := e.syncViews(ctx); err != nil {
+		return nil, err
+	}
+	c, err := e.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(c)
+	stop := context.AfterFunc(ctx, func() { mapping.Interrupt(c.c) })
+	defer stop()
+	stmt, err := prepare(c, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer mapping.DestroyPrepare(&stmt)
+
+	var opts mapping.ArrowOptions
+	mapping.ConnectionGetArrowOptions(c.c, &opts)
+	defer mapping.DestroyArrowOptions(&opts)
+	cc := mapping.PreparedStatementColumnCount(stmt)
+	names := make([]string, cc)
+	types := make([]mapping.LogicalType, cc)
+	for i := range cc {
+		names[i] = mapping.PreparedStatementColumnName(stmt, i)
+		types[i] = mapping.PreparedStatementColumnLogicalType(stmt, i)
+	}
+	st := &Statement{}
+	if st.Schema, err = arrowSchema(opts, types, names); err != nil {
+		return nil, err
+	}
+	n := mapping.NParams(stmt)
+	fields := make([]arrow.Field, n)
+	for i := range n {
+		name := fmt.Sprintf("$%d", i+1)
+		lt := mapping.ParamLogicalType(stmt, i+1)
+		fields[i] = arrow.Field{Name: name, Type: arrow.Null, Nullable: true}
+		if mapping.GetTypeId(lt) != mapping.TypeInvalid && mapping.GetTypeId(lt) != mapping.TypeAny {
+			if ps, err := arrowSchema(opts, []mapping.LogicalType{lt}, []string{name}); err == nil {
+				fields[i] = ps.Field(0)
+				fields[i].Nullable = true
+			}
+			continue
+		}
+		mapping.DestroyLogicalType(&lt)
+	}
+	st.Params = arrow.NewSchema(fields, nil)
+	switch mapping.PreparedStatementType(stmt) {
+	case mapping.StatementTypeSelect, mapping.StatementTypeExplain, mapping.StatementTypeRelation:
+		st.ReadOnly = true
+	}
+	return st, nil
+}

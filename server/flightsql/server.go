@@ -1,0 +1,540 @@
+package flightsql
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/engine"
+)
+
+// Options configure a Server. The zero value of each field is usable.
+type Options struct {
+	// Version is reported in SqlInfo; empty means "dev".
+	Version string
+	// TicketTTL is how long an unredeemed ticket or an idle prepared
+	// statement lives; 0 means 10 minutes.
+	TicketTTL time.Duration
+	// Alloc allocates metadata batches; nil means memory.DefaultAllocator.
+	// Query results are allocated by DuckDB.
+	Alloc memory.Allocator
+	// Logger receives one line per failed call; nil discards.
+	Logger *slog.Logger
+}
+
+// Server is a Flight SQL service over an engine.
+type Server struct {
+	flightsql.BaseServer
+	eng *engine.Engine
+	log *slog.Logger
+	ttl time.Duration
+
+	mu       sync.Mutex
+	stmts    map[string]*statement
+	prepared map[string]*prepared
+	runs     map[*run]struct{}
+}
+
+type statement struct {
+	sql     string
+	args    []any
+	expires time.Time
+	runs    map[*run]struct{}
+}
+
+type run struct{ cancel context.CancelFunc }
+
+type prepared struct {
+	sql     string
+	info    *engine.Statement
+	args    []any
+	expires time.Time
+}
+
+var _ flightsql.Server = (*Server)(nil)
+
+// New returns a Server answering from eng.
+func New(eng *engine.Engine, opts Options) (*Server, error) {
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.TicketTTL <= 0 {
+		opts.TicketTTL = 10 * time.Minute
+	}
+	if opts.Alloc == nil {
+		opts.Alloc = memory.DefaultAllocator
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{eng: eng, log: log, ttl: opts.TicketTTL,
+		stmts: map[string]*statement{}, prepared: map[string]*prepared{}, runs: map[*run]struct{}{}}
+	s.Alloc = opts.Alloc
+	for id, v := range sqlInfo(opts.Version) {
+		if err := s.RegisterSqlInfo(id, v); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Service returns the gRPC Flight service: Flight SQL, plus plain Flight
+// where a command or ticket is SQL text and a path names a table.
+func (s *Server) Service() flight.FlightServer {
+	return &rawService{FlightServer: flightsql.NewFlightServerWithAllocator(s, s.Alloc), srv: s}
+}
+
+// CancelAll cancels every running query (for shutdown).
+func (s *Server) CancelAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for r := range s.runs {
+		r.cancel()
+	}
+}
+
+func newHandle() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// sweep drops expired statements and prepared statements; s.mu is held.
+func (s *Server) sweep(now time.Time) {
+	for h, st := range s.stmts {
+		if now.After(st.expires) && len(st.runs) == 0 {
+			delete(s.stmts, h)
+		}
+	}
+	for h, p := range s.prepared {
+		if now.After(p.expires) {
+			delete(s.prepared, h)
+		}
+	}
+}
+
+// register stores a statement and returns its ticket.
+func (s *Server) register(sql string, args []any) ([]byte, error) {
+	h := newHandle()
+	now := time.Now()
+	s.mu.Lock()
+	s.sweep(now)
+	s.stmts[h] = &statement{sql: sql, args: args, expires: now.Add(s.ttl), runs: map[*run]struct{}{}}
+	s.mu.Unlock()
+	return flightsql.CreateStatementQueryTicket([]byte(h))
+}
+
+func (s *Server) describe(ctx context.Context, sql string) (*engine.Statement, error) {
+	info, err := s.eng.Describe(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	if !info.ReadOnly {
+		return nil, ErrReadOnly
+	}
+	return info, nil
+}
+
+func (s *Server) flightInfo(desc *flight.FlightDescriptor, schema *arrow.Schema, ticket []byte) *flight.FlightInfo {
+	info := &flight.FlightInfo{
+		FlightDescriptor: desc,
+		Endpoint:         []*flight.FlightEndpoint{{Ticket: &flight.Ticket{Ticket: ticket}}},
+		TotalRecords:     -1,
+		TotalBytes:       -1,
+	}
+	if schema != nil {
+		info.Schema = flight.SerializeSchema(schema, s.Alloc)
+	}
+	return info
+}
+
+// GetFlightInfoStatement prepares the query (reporting SQL errors now) and
+// returns a ticket for it.
+func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	info, err := s.describe(ctx, cmd.GetQuery())
+	if err != nil {
+		return nil, s.fail("GetFlightInfo", err)
+	}
+	tkt, err := s.register(cmd.GetQuery(), nil)
+	if err != nil {
+		return nil, s.fail("GetFlightInfo", err)
+	}
+	return s.flightInfo(desc, info.Schema, tkt), nil
+}
+
+// GetSchemaStatement returns a query's result schema without running it.
+func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	info, err := s.describe(ctx, cmd.GetQuery())
+	if err != nil {
+		return nil, s.fail("GetSchema", err)
+	}
+	return &flight.SchemaResult{Schema: flight.SerializeSchema(info.Schema, s.Alloc)}, nil
+}
+
+// DoGetStatement runs a ticket's statement and streams its result.
+func (s *Server) DoGetStatement(ctx context.Context, tkt flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	h := string(tkt.GetStatementHandle())
+	s.mu.Lock()
+	st, ok := s.stmts[h]
+	s.mu.Unlock()
+	if !ok {
+		return nil, nil, s.fail("DoGet", ErrUnknownHandle)
+	}
+	return s.stream(ctx, st, st.sql, st.args)
+}
+
+// stream runs sql and streams it on a channel, registering the run so that
+// CancelFlightInfo and shutdown can stop it. st may be nil.
+func (s *Server) stream(ctx context.Context, st *statement, sql string, args []any) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &run{cancel: cancel}
+	s.mu.Lock()
+	s.runs[r] = struct{}{}
+	if st != nil {
+		st.runs[r] = struct{}{}
+	}
+	s.mu.Unlock()
+	done := func() {
+		cancel()
+		s.mu.Lock()
+		delete(s.runs, r)
+		if st != nil {
+			delete(st.runs, r)
+		}
+		s.mu.Unlock()
+	}
+	rows, err := s.eng.Query(ctx, sql, args...)
+	if err != nil {
+		done()
+		return nil, nil, s.fail("DoGet", err)
+	}
+	ch := make(chan flight.StreamChunk, 1)
+	go func() {
+		defer done()
+		// Releases rows, checks ctx between batches, turns a panic or a
+		// reader error into an error chunk, and closes ch.
+		flight.StreamChunksFromReader(ctx, &statusReader{Rows: rows}, ch)
+	}()
+	return rows.Schema(), ch, nil
+}
+
+// statusReader translates the engine's errors to gRPC statuses.
+type statusReader struct{ *engine.Rows }
+
+func (r *statusReader) Err() error { return toStatus(r.Rows.Err()) }
+
+// CancelFlightInfo cancels the queries of a FlightInfo's tickets and
+// forgets the tickets.
+func (s *Server) CancelFlightInfo(_ context.Context, req *flight.CancelFlightInfoRequest) (flight.CancelFlightInfoResult, error) {
+	res := flight.CancelFlightInfoResult{Status: flight.CancelStatusNotCancellable}
+	if req.GetInfo() == nil {
+		return res, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ep := range req.GetInfo().GetEndpoint() {
+		tkt, err := flightsql.GetStatementQueryTicket(ep.GetTicket())
+		if err != nil {
+			continue
+		}
+		h := string(tkt.GetStatementHandle())
+		if st, ok := s.stmts[h]; ok {
+			for r := range st.runs {
+				r.cancel()
+			}
+			delete(s.stmts, h)
+			res.Status = flight.CancelStatusCancelled
+		}
+	}
+	return res, nil
+}
+
+// CreatePreparedStatement prepares a query and returns its dataset and
+// parameter schemas (JDBC needs both, and is_update).
+func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
+	info, err := s.describe(ctx, req.GetQuery())
+	if err != nil {
+		return flightsql.ActionCreatePreparedStatementResult{}, s.fail("CreatePreparedStatement", err)
+	}
+	h := newHandle()
+	now := time.Now()
+	s.mu.Lock()
+	s.sweep(now)
+	s.prepared[h] = &prepared{sql: req.GetQuery(), info: info, expires: now.Add(s.ttl)}
+	s.mu.Unlock()
+	isUpdate := false
+	return flightsql.ActionCreatePreparedStatementResult{
+		Handle: []byte(h), DatasetSchema: info.Schema, ParameterSchema: info.Params, IsUpdate: &isUpdate,
+	}, nil
+}
+
+func (s *Server) lookupPrepared(handle []byte) (*prepared, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.prepared[string(handle)]
+	if !ok {
+		return nil, ErrUnknownHandle
+	}
+	p.expires = time.Now().Add(s.ttl)
+	return p, nil
+}
+
+// ClosePreparedStatement forgets a prepared statement.
+func (s *Server) ClosePreparedStatement(_ context.Context, req flightsql.ActionClosePreparedStatementRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.prepared, string(req.GetPreparedStatementHandle()))
+	return nil
+}
+
+// DoPutPreparedStatementQuery binds parameters: the first row of the
+// batches sent (one parameter set per execution).
+func (s *Server) DoPutPreparedStatementQuery(_ context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
+	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, s.fail("DoPut", err)
+	}
+	var args []any
+	rows := int64(0)
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		if rec.NumRows() == 0 {
+			continue
+		}
+		rows += rec.NumRows()
+		if args == nil {
+			if args, err = rowValues(rec, 0); err != nil {
+				return nil, s.fail("DoPut", err)
+			}
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return nil, s.fail("DoPut", err)
+	}
+	if rows > 1 {
+		return nil, s.fail("DoPut", engine.ErrParams)
+	}
+	s.mu.Lock()
+	p.args = args
+	s.mu.Unlock()
+	return cmd.GetPreparedStatementHandle(), nil
+}
+
+// GetFlightInfoPreparedStatement returns a ticket for a prepared statement
+// with its current parameters.
+func (s *Server) GetFlightInfoPreparedStatement(_ context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, s.fail("GetFlightInfo", err)
+	}
+	s.mu.Lock()
+	args := p.args
+	s.mu.Unlock()
+	tkt, err := s.register(p.sql, args)
+	if err != nil {
+		return nil, s.fail("GetFlightInfo", err)
+	}
+	return s.flightInfo(desc, p.schema(), tkt), nil
+}
+
+// schema is the dataset schema when DuckDB knew every parameter's type (a
+// result's types may depend on untyped parameters, and a FlightInfo schema
+// must equal the stream's).
+func (p *prepared) schema() *arrow.Schema {
+	for _, f := range p.info.Params.Fields() {
+		if f.Type.ID() == arrow.NULL {
+			return nil
+		}
+	}
+	return p.info.Schema
+}
+
+// GetSchemaPreparedStatement returns a prepared statement's dataset schema.
+func (s *Server) GetSchemaPreparedStatement(_ context.Context, cmd flightsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, s.fail("GetSchema", err)
+	}
+	return &flight.SchemaResult{Schema: flight.SerializeSchema(p.info.Schema, s.Alloc)}, nil
+}
+
+// DoGetPreparedStatement runs a prepared statement with its parameters.
+func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, nil, s.fail("DoGet", err)
+	}
+	s.mu.Lock()
+	args := p.args
+	s.mu.Unlock()
+	return s.stream(ctx, nil, p.sql, args)
+}
+
+// DoPutCommandStatementUpdate refuses writes: tables are read-only.
+func (s *Server) DoPutCommandStatementUpdate(context.Context, flightsql.StatementUpdate) (int64, error) {
+	return 0, s.fail("DoPut", ErrReadOnly)
+}
+
+// DoPutPreparedStatementUpdate refuses writes: tables are read-only.
+func (s *Server) DoPutPreparedStatementUpdate(context.Context, flightsql.PreparedStatementUpdate, flight.MessageReader) (int64, error) {
+	return 0, s.fail("DoPut", ErrReadOnly)
+}
+
+func (s *Server) fail(call string, err error) error {
+	st := toStatus(err)
+	s.log.Info("call failed", "call", call, "err", st)
+	return st
+}
+
+// --- metadata ---
+
+func (s *Server) metaInfo(desc *flight.FlightDescriptor, schema *arrow.Schema) *flight.FlightInfo {
+	// The Any-wrapped command is its own ticket: the router sends DoGet to
+	// the matching DoGet* method.
+	return s.flightInfo(desc, schema, desc.Cmd)
+}
+
+func (s *Server) streamRecord(rec arrow.RecordBatch) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	defer rec.Release()
+	rr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	if err != nil {
+		return nil, nil, toStatus(err)
+	}
+	ch := make(chan flight.StreamChunk, 1)
+	go flight.StreamChunksFromReader(context.Background(), rr, ch)
+	return rec.Schema(), ch, nil
+}
+
+// GetFlightInfoCatalogs implements flightsql.Server.
+func (s *Server) GetFlightInfoCatalogs(_ context.Context, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	return s.metaInfo(desc, schema_ref.Catalogs), nil
+}
+
+// DoGetCatalogs lists the one catalog, qry.
+func (s *Server) DoGetCatalogs(context.Context) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	b := array.NewRecordBuilder(s.Alloc, schema_ref.Catalogs)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).Append(engine.CatalogName)
+	return s.streamRecord(b.NewRecordBatch())
+}
+
+// GetFlightInfoSchemas implements flightsql.Server.
+func (s *Server) GetFlightInfoSchemas(_ context.Context, _ flightsql.GetDBSchemas, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	return s.metaInfo(desc, schema_ref.DBSchemas), nil
+}
+
+// DoGetDBSchemas lists the one schema, main, if the filters admit it.
+func (s *Server) DoGetDBSchemas(_ context.Context, cmd flightsql.GetDBSchemas) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	b := array.NewRecordBuilder(s.Alloc, schema_ref.DBSchemas)
+	defer b.Release()
+	if catalogMatches(cmd.GetCatalog()) && like(cmd.GetDBSchemaFilterPattern(), engine.SchemaName) {
+		b.Field(0).(*array.StringBuilder).Append(engine.CatalogName)
+		b.Field(1).(*array.StringBuilder).Append(engine.SchemaName)
+	}
+	return s.streamRecord(b.NewRecordBatch())
+}
+
+// GetFlightInfoTables implements flightsql.Server.
+func (s *Server) GetFlightInfoTables(_ context.Context, cmd flightsql.GetTables, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	if cmd.GetIncludeSchema() {
+		return s.metaInfo(desc, schema_ref.TablesWithIncludedSchema), nil
+	}
+	return s.metaInfo(desc, schema_ref.Tables), nil
+}
+
+// DoGetTables lists catalog tables, with their Arrow schemas on request.
+func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	schema := schema_ref.Tables
+	if cmd.GetIncludeSchema() {
+		schema = schema_ref.TablesWithIncludedSchema
+	}
+	b := array.NewRecordBuilder(s.Alloc, schema)
+	defer b.Release()
+	typeOK := len(cmd.GetTableTypes()) == 0
+	for _, t := range cmd.GetTableTypes() {
+		typeOK = typeOK || strings.EqualFold(t, "TABLE")
+	}
+	if typeOK && catalogMatches(cmd.GetCatalog()) && like(cmd.GetDBSchemaFilterPattern(), engine.SchemaName) {
+		for _, t := range s.eng.Catalog().Snapshot().Tables {
+			if !like(cmd.GetTableNameFilterPattern(), t.Name) {
+				continue
+			}
+			var ser []byte
+			if cmd.GetIncludeSchema() {
+				info, err := s.eng.Describe(ctx, "SELECT * FROM "+connectors.QuoteIdent(t.Name))
+				if err != nil {
+					continue // a table DuckDB cannot read right now is not listed
+				}
+				ser = flight.SerializeSchema(info.Schema, s.Alloc)
+			}
+			b.Field(0).(*array.StringBuilder).Append(engine.CatalogName)
+			b.Field(1).(*array.StringBuilder).Append(engine.SchemaName)
+			b.Field(2).(*array.StringBuilder).Append(t.Name)
+			b.Field(3).(*array.StringBuilder).Append("TABLE")
+			if cmd.GetIncludeSchema() {
+				b.Field(4).(*array.BinaryBuilder).Append(ser)
+			}
+		}
+	}
+	return s.streamRecord(b.NewRecordBatch())
+}
+
+// GetFlightInfoTableTypes implements flightsql.Server.
+func (s *Server) GetFlightInfoTableTypes(_ context.Context, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	return s.metaInfo(desc, schema_ref.TableTypes), nil
+}
+
+// DoGetTableTypes lists the one table type, TABLE.
+func (s *Server) DoGetTableTypes(context.Context) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	b := array.NewRecordBuilder(s.Alloc, schema_ref.TableTypes)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).Append("TABLE")
+	return s.streamRecord(b.NewRecordBatch())
+}
+
+func catalogMatches(c *string) bool {
+	return c == nil || *c == "" || *c == engine.CatalogName
+}
+
+// like matches a Flight SQL filter pattern (SQL LIKE: % and _, \ escapes);
+// nil matches everything.
+func like(pattern *string, s string) bool {
+	if pattern == nil {
+		return true
+	}
+	var re strings.Builder
+	re.WriteString("(?s)^")
+	esc := false
+	for _, r := range *pattern {
+		switch {
+		case esc:
+			re.WriteString(regexp.QuoteMeta(string(r)))
+			esc = false
+		case r == '\\':
+			esc = true
+		case r == '%':
+			re.WriteString(".*")
+		case r == '_':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	re.WriteString("$")
+	ok, err := regexp.MatchString(re.String(), s)
+	return err == nil && ok
+}
