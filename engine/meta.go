@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/connectors"
 )
 
 // TablesReader lists a snapshot's tables: name, format, files, rows (from
@@ -84,3 +85,6 @@ func DescribeReader(t *catalog.Table) array.RecordReader {
 	rr, _ := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
 	return rr
 }
+
+// QuoteIdent quotes a name as a SQL identifier.
+func QuoteIdent(name string) string { return connectors.QuoteIdent(name) }

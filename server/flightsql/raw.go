@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/engine"
 )
 
 // rawService is the Flight SQL router plus plain Flight: a command or a
@@ -41,7 +41,7 @@ func asFlightSQL(d *flight.FlightDescriptor) (*flight.FlightDescriptor, error) {
 		if len(d.GetPath()) != 1 {
 			return nil, status.Error(codes.InvalidArgument, "a path descriptor names one table")
 		}
-		sql = "SELECT * FROM " + connectors.QuoteIdent(d.GetPath()[0])
+		sql = "SELECT * FROM " + engine.QuoteIdent(d.GetPath()[0])
 	default:
 		return d, nil
 	}

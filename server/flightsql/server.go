@@ -17,7 +17,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/engine"
 )
 
@@ -96,6 +95,13 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 // where a command or ticket is SQL text and a path names a table.
 func (s *Server) Service() flight.FlightServer {
 	return &rawService{FlightServer: flightsql.NewFlightServerWithAllocator(s, s.Alloc), srv: s}
+}
+
+// Running is the number of queries streaming now.
+func (s *Server) Running() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.runs)
 }
 
 // CancelAll cancels every running query (for shutdown).
@@ -187,9 +193,8 @@ func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.Statement
 
 // DoGetStatement runs a ticket's statement and streams its result.
 func (s *Server) DoGetStatement(ctx context.Context, tkt flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	h := string(tkt.GetStatementHandle())
 	s.mu.Lock()
-	st, ok := s.stmts[h]
+	st, ok := s.stmts[string(tkt.GetStatementHandle())]
 	s.mu.Unlock()
 	if !ok {
 		return nil, nil, s.fail("DoGet", ErrUnknownHandle)
@@ -240,9 +245,9 @@ func (r *statusReader) Err() error { return toStatus(r.Rows.Err()) }
 // CancelFlightInfo cancels the queries of a FlightInfo's tickets and
 // forgets the tickets.
 func (s *Server) CancelFlightInfo(_ context.Context, req *flight.CancelFlightInfoRequest) (flight.CancelFlightInfoResult, error) {
-	res := flight.CancelFlightInfoResult{Status: flight.CancelStatusNotCancellable}
+	status := flight.CancelStatusNotCancellable
 	if req.GetInfo() == nil {
-		return res, nil
+		return flight.CancelFlightInfoResult{Status: status}, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -257,10 +262,10 @@ func (s *Server) CancelFlightInfo(_ context.Context, req *flight.CancelFlightInf
 				r.cancel()
 			}
 			delete(s.stmts, h)
-			res.Status = flight.CancelStatusCancelled
+			status = flight.CancelStatusCancelled
 		}
 	}
-	return res, nil
+	return flight.CancelFlightInfoResult{Status: status}, nil
 }
 
 // CreatePreparedStatement prepares a query and returns its dataset and
@@ -475,7 +480,7 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 			}
 			var ser []byte
 			if cmd.GetIncludeSchema() {
-				info, err := s.eng.Describe(ctx, "SELECT * FROM "+connectors.QuoteIdent(t.Name))
+				info, err := s.eng.Describe(ctx, "SELECT * FROM "+engine.QuoteIdent(t.Name))
 				if err != nil {
 					continue // a table DuckDB cannot read right now is not listed
 				}
