@@ -32,5 +32,5 @@ done
 if [ -d tests/python ]; then
   step "python clients"
   bash scripts/venv.sh
-  .venv/bin/python -m pytest -q tests/python
+  .venv/bin/python -m pytest -q -s tests/python
 fi
