@@ -35,13 +35,18 @@ type Options struct {
 	// MaxConns is the number of DuckDB connections, so the number of
 	// queries that run at once; 0 means 8. Further queries wait.
 	MaxConns int
+	// BatchRows is the number of rows a result batch aims at: DuckDB
+	// produces 2,048-row chunks, and Rows joins consecutive chunks up to
+	// this size (fewer, larger batches travel faster). 0 means 65,536;
+	// 1 or less than 2,048 sends DuckDB's chunks as they are.
+	BatchRows int
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
 
 // DefaultOptions returns the defaults spelled out.
 func DefaultOptions() Options {
-	return Options{Threads: runtime.GOMAXPROCS(0), MaxConns: 8}
+	return Options{Threads: runtime.GOMAXPROCS(0), MaxConns: 8, BatchRows: 65536}
 }
 
 // Engine runs SQL over a catalog with an embedded DuckDB. It is safe for
@@ -52,6 +57,7 @@ type Engine struct {
 	db   mapping.Database
 	pool chan *conn
 	all  []*conn
+	opts Options
 
 	viewMu      sync.Mutex
 	viewVersion uint64
@@ -72,6 +78,9 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = def.MaxConns
+	}
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = def.BatchRows
 	}
 	log := opts.Logger
 	if log == nil {
@@ -98,7 +107,7 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 			return nil, fmt.Errorf("open duckdb: setting %s=%s rejected", k, v)
 		}
 	}
-	e := &Engine{cat: cat, log: log, pool: make(chan *conn, opts.MaxConns), views: map[string]bool{}}
+	e := &Engine{cat: cat, log: log, opts: opts, pool: make(chan *conn, opts.MaxConns), views: map[string]bool{}}
 	var msg string
 	if mapping.OpenExt(":memory:", &e.db, cfg, &msg) == mapping.StateError {
 		return nil, fmt.Errorf("open duckdb: %s", msg)
@@ -118,7 +127,10 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 				return nil, fmt.Errorf("open duckdb: %w", err)
 			}
 		}
-		if err := exec(c, "USE "+CatalogName); err != nil {
+		// DuckDB's workers stop producing a streaming result once this much
+		// waits to be fetched; the default (~1 MB) starves them between
+		// fetches.
+		if err := exec(c, "USE "+CatalogName+"; SET streaming_buffer_size = '64MB'"); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("open duckdb: %w", err)
 		}

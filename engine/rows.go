@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	mapping "github.com/duckdb/duckdb-go-bindings"
 )
 
@@ -175,6 +176,37 @@ func (r *Rows) Next() bool {
 		r.err = ctxErr(r.ctx)
 		return false
 	}
+	var parts []arrow.RecordBatch
+	var n int64
+	for n < int64(r.e.opts.BatchRows) {
+		rec, ok := r.fetch()
+		if !ok {
+			break
+		}
+		parts = append(parts, rec)
+		n += rec.NumRows()
+	}
+	switch len(parts) {
+	case 0:
+		return false
+	case 1:
+		r.cur = parts[0]
+	default:
+		r.cur, r.err = concat(r.schema, parts, n)
+		if r.err != nil {
+			return false
+		}
+	}
+	r.rows.Add(n)
+	return true
+}
+
+// fetch converts DuckDB's next chunk; false at the end or on error (r.done
+// or r.err set). r.mu is held.
+func (r *Rows) fetch() (arrow.RecordBatch, bool) {
+	if r.done || r.err != nil {
+		return nil, false
+	}
 	chunk := mapping.FetchChunk(r.res)
 	if chunk.Ptr == nil {
 		if msg := mapping.ResultError(&r.res); msg != "" {
@@ -185,17 +217,44 @@ func (r *Rows) Next() bool {
 			}
 		}
 		r.done = true
-		return false
+		return nil, false
 	}
 	defer mapping.DestroyDataChunk(&chunk)
 	rec, ed := mapping.DataChunkToArrowArray(r.opts, r.schema, chunk)
 	if err := errorData(ed); err != nil {
 		r.err = err
-		return false
+		return nil, false
 	}
-	r.cur = rec
-	r.rows.Add(rec.NumRows())
-	return true
+	return rec, true
+}
+
+// concat joins batches into one, releasing them.
+func concat(schema *arrow.Schema, parts []arrow.RecordBatch, rows int64) (arrow.RecordBatch, error) {
+	defer func() {
+		for _, p := range parts {
+			p.Release()
+		}
+	}()
+	cols := make([]arrow.Array, schema.NumFields())
+	for c := range cols {
+		arrs := make([]arrow.Array, len(parts))
+		for i, p := range parts {
+			arrs[i] = p.Column(c)
+		}
+		col, err := array.Concatenate(arrs, memory.DefaultAllocator)
+		if err != nil {
+			for _, done := range cols[:c] {
+				done.Release()
+			}
+			return nil, fmt.Errorf("batch column %s: %w", schema.Field(c).Name, err)
+		}
+		cols[c] = col
+	}
+	rec := array.NewRecordBatch(schema, cols, rows)
+	for _, col := range cols {
+		col.Release()
+	}
+	return rec, nil
 }
 
 // RecordBatch implements array.RecordReader.

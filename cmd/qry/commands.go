@@ -21,10 +21,11 @@ import (
 
 // globals are the flags every command shares.
 type globals struct {
-	data     []string
-	config   string
-	cacheDir string
-	verbose  bool
+	data      []string
+	config    string
+	cacheDir  string
+	verbose   bool
+	batchRows int
 }
 
 func newRoot() *cobra.Command {
@@ -81,7 +82,7 @@ func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
 		return nil, err
 	}
 	warnProblems(cat.Snapshot())
-	eng, err := engine.Open(ctx, cat, engine.Options{Logger: g.logger()})
+	eng, err := engine.Open(ctx, cat, engine.Options{Logger: g.logger(), BatchRows: g.batchRows})
 	if err != nil {
 		cat.Close()
 		return nil, err

@@ -50,6 +50,7 @@ finish for up to 10 s, then cancels them.`,
 			})
 		},
 	}
+	cmd.Flags().IntVar(&g.batchRows, "batch-rows", 65536, "rows per Arrow batch sent (DuckDB makes 2,048-row chunks; larger batches travel faster)")
 	cmd.Flags().StringVarP(&listen, "listen", "l", flightsql.DefaultAddr, "HOST:PORT to listen on (port 0 picks a free one)")
 	return cmd
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/qry-dev/qry/engine"
 )
@@ -228,19 +230,39 @@ func (s *Server) stream(ctx context.Context, st *statement, sql string, args []a
 		return nil, nil, s.fail("DoGet", err)
 	}
 	ch := make(chan flight.StreamChunk, 1)
-	go func() {
-		defer done()
-		// Releases rows, checks ctx between batches, turns a panic or a
-		// reader error into an error chunk, and closes ch.
-		flight.StreamChunksFromReader(ctx, &statusReader{Rows: rows}, ch)
-	}()
+	go pump(ctx, rows, ch, done)
 	return rows.Schema(), ch, nil
 }
 
-// statusReader translates the engine's errors to gRPC statuses.
-type statusReader struct{ *engine.Rows }
-
-func (r *statusReader) Err() error { return toStatus(r.Rows.Err()) }
+// pump sends rows' batches on ch and closes it. Unlike
+// flight.StreamChunksFromReader, a query cancelled on the server's side
+// (CancelFlightInfo, shutdown) ends the stream with a Canceled error rather
+// than a clean end the client would take for the whole result. The router
+// drains ch to its end, so the last send cannot block forever.
+func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, done func()) {
+	defer close(ch)
+	defer done()
+	defer rows.Release()
+	defer func() {
+		if p := recover(); p != nil {
+			ch <- flight.StreamChunk{Err: status.Errorf(codes.Internal, "panic while streaming: %v", p)}
+		}
+	}()
+	for rows.Next() {
+		rec := rows.RecordBatch()
+		rec.Retain() // the router releases what it sends
+		select {
+		case ch <- flight.StreamChunk{Data: rec}:
+		case <-ctx.Done():
+			rec.Release()
+			ch <- flight.StreamChunk{Err: toStatus(engine.ErrCanceled)}
+			return
+		}
+	}
+	if err := rows.Err(); err != nil {
+		ch <- flight.StreamChunk{Err: toStatus(err)}
+	}
+}
 
 // CancelFlightInfo cancels the queries of a FlightInfo's tickets and
 // forgets the tickets.
