@@ -58,6 +58,7 @@ type Engine struct {
 	pool chan *conn
 	all  []*conn
 	opts Options
+	mem  *poolAllocator
 
 	viewMu      sync.Mutex
 	viewVersion uint64
@@ -107,7 +108,7 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 			return nil, fmt.Errorf("open duckdb: setting %s=%s rejected", k, v)
 		}
 	}
-	e := &Engine{cat: cat, log: log, opts: opts, pool: make(chan *conn, opts.MaxConns), views: map[string]bool{}}
+	e := &Engine{cat: cat, log: log, opts: opts, mem: &poolAllocator{}, pool: make(chan *conn, opts.MaxConns), views: map[string]bool{}}
 	var msg string
 	if mapping.OpenExt(":memory:", &e.db, cfg, &msg) == mapping.StateError {
 		return nil, fmt.Errorf("open duckdb: %s", msg)
@@ -127,10 +128,7 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 				return nil, fmt.Errorf("open duckdb: %w", err)
 			}
 		}
-		// DuckDB's workers stop producing a streaming result once this much
-		// waits to be fetched; the default (~1 MB) starves them between
-		// fetches.
-		if err := exec(c, "USE "+CatalogName+"; SET streaming_buffer_size = '64MB'"); err != nil {
+		if err := exec(c, "USE "+CatalogName); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("open duckdb: %w", err)
 		}

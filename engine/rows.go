@@ -192,7 +192,7 @@ func (r *Rows) Next() bool {
 	case 1:
 		r.cur = parts[0]
 	default:
-		r.cur, r.err = concat(r.schema, parts, n)
+		r.cur, r.err = concat(r.schema, parts, n, r.e.mem)
 		if r.err != nil {
 			return false
 		}
@@ -229,7 +229,7 @@ func (r *Rows) fetch() (arrow.RecordBatch, bool) {
 }
 
 // concat joins batches into one, releasing them.
-func concat(schema *arrow.Schema, parts []arrow.RecordBatch, rows int64) (arrow.RecordBatch, error) {
+func concat(schema *arrow.Schema, parts []arrow.RecordBatch, rows int64, mem memory.Allocator) (arrow.RecordBatch, error) {
 	defer func() {
 		for _, p := range parts {
 			p.Release()
@@ -241,7 +241,7 @@ func concat(schema *arrow.Schema, parts []arrow.RecordBatch, rows int64) (arrow.
 		for i, p := range parts {
 			arrs[i] = p.Column(c)
 		}
-		col, err := array.Concatenate(arrs, memory.DefaultAllocator)
+		col, err := array.Concatenate(arrs, mem)
 		if err != nil {
 			for _, done := range cols[:c] {
 				done.Release()
