@@ -134,6 +134,12 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		}
 		e.pool <- c
 	}
+	// GeoJSON geometries are DuckDB's built-in GEOMETRY; with the spatial
+	// extension installed, its ST_* functions work on them too. qry never
+	// downloads it.
+	if err := exec(e.all[0], "LOAD spatial"); err != nil {
+		log.Debug("spatial extension not loaded", "err", err)
+	}
 	if err := e.syncViews(ctx); err != nil {
 		e.Close()
 		return nil, err

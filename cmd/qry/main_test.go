@@ -1,7 +1,9 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -9,11 +11,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qry-dev/qry/client"
 	"github.com/qry-dev/qry/internal/fixture"
 )
 
@@ -210,4 +215,43 @@ func TestHelp(t *testing.T) {
 	require.Equal(t, 0, r.code)
 	require.Contains(t, r.stdout, "Examples:")
 	require.Contains(t, r.stdout, "--format")
+}
+
+func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
+	cmd := exec.Command(qryBin, "serve", "--cache-dir", t.TempDir(), "--data", sampleDir(t), "--listen", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(stderr)
+	var addr string
+	for sc.Scan() {
+		if _, after, ok := strings.Cut(sc.Text(), "on grpc://"); ok {
+			addr = after
+			break
+		}
+	}
+	require.NotEmpty(t, addr, "qry serve announced its address")
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+
+	c, err := client.Dial(context.Background(), "grpc://"+addr)
+	require.NoError(t, err)
+	rows, err := c.Query(context.Background(), "SELECT count(*) FROM trips")
+	require.NoError(t, err)
+	require.True(t, rows.Next())
+	rows.Release()
+	c.Close()
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "exit code 0 after SIGTERM")
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("qry serve did not stop after SIGTERM")
+	}
 }
