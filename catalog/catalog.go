@@ -129,12 +129,36 @@ func (t *Table) Scan(files []*File) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("table %s: %w", t.Name, err)
 	}
-	// Project the table's columns explicitly: files that lack a column
-	// still yield it (as NULL, through union_by_name), and the order is
-	// stable.
+	// Project the table's columns explicitly, in order, with the table's
+	// types: a column no chosen file has reads as NULL, and where the chosen
+	// files' widest type differs from the table's (a subset of files), a cast
+	// keeps the result's schema the same whatever files are read.
+	present := map[string]string{}
+	if t.Format != "csv" { // CSV is read with the table's explicit schema
+		for _, f := range files {
+			for _, c := range f.Columns {
+				k := strings.ToLower(c.Name)
+				if prev, ok := present[k]; ok {
+					w, _ := Widen(prev, c.Type, t.Format != "parquet")
+					present[k] = w
+				} else {
+					present[k] = c.Type
+				}
+			}
+		}
+	}
 	sel := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
-		sel[i] = connectors.QuoteIdent(c.Name)
+		q := connectors.QuoteIdent(c.Name)
+		typ, ok := present[strings.ToLower(c.Name)]
+		switch {
+		case c.Partition || t.Format == "csv" || typ == c.Type:
+			sel[i] = q
+		case !ok:
+			sel[i] = fmt.Sprintf("NULL::%s AS %s", c.Type, q)
+		default:
+			sel[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", q, c.Type, q)
+		}
 	}
 	return fmt.Sprintf("(SELECT %s FROM %s)", strings.Join(sel, ", "), inner), nil
 }

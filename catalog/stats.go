@@ -3,22 +3,59 @@ package catalog
 import (
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/qry-dev/qry/connectors"
 )
 
-// Compare orders two statistics values of a column type, given in DuckDB's
-// text form: numbers numerically, everything else (ISO dates and times,
-// strings) bytewise.
-func Compare(typ, a, b string) int {
-	if isNumeric(typ) {
-		x, okx := new(big.Float).SetString(a)
-		y, oky := new(big.Float).SetString(b)
-		if okx && oky {
-			return x.Cmp(y)
+// Compare orders two values of a column type given in DuckDB's text form:
+// numbers exactly, dates and timestamps as times, strings bytewise. ok is
+// false when either does not read as the type (then nothing may be
+// concluded from the order).
+func Compare(typ, a, b string) (c int, ok bool) {
+	switch {
+	case isNumeric(typ):
+		x, okx := new(big.Rat).SetString(a)
+		y, oky := new(big.Rat).SetString(b)
+		if !okx || !oky {
+			return 0, false
+		}
+		return x.Cmp(y), true
+	case typ == "DATE" || isTimestamp(typ):
+		x, okx := parseTime(a)
+		y, oky := parseTime(b)
+		if !okx || !oky {
+			return 0, false
+		}
+		return x.Compare(y), true
+	case typ == "VARCHAR":
+		return strings.Compare(a, b), true
+	}
+	return 0, false
+}
+
+// parseTime reads DuckDB's text of a DATE or TIMESTAMP (also with a T).
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
 		}
 	}
-	return strings.Compare(a, b)
+	return time.Time{}, false
+}
+
+// FileType is the type a file has for a table column ("" when the file
+// lacks it). Statistics compare with the table's only where the two agree.
+func (f *File) FileType(column string) string { return fileType(f, column) }
+
+// Column finds a column by name, case-insensitively.
+func (t *Table) Column(name string) (Column, bool) {
+	for _, c := range t.Columns {
+		if strings.EqualFold(c.Name, name) {
+			return c, true
+		}
+	}
+	return Column{}, false
 }
 
 // ColumnStats aggregates a column's statistics over the table's files:
@@ -66,10 +103,16 @@ func (t *Table) ColumnStats(name string) (st connectors.ColumnStats, ok bool) {
 			minmax = false
 			continue
 		}
-		if !st.HasMinMax || Compare(col.Type, fs.Min, st.Min) < 0 {
+		lo, ok1 := Compare(col.Type, fs.Min, st.Min)
+		hi, ok2 := Compare(col.Type, fs.Max, st.Max)
+		if st.HasMinMax && (!ok1 || !ok2) {
+			minmax = false
+			continue
+		}
+		if !st.HasMinMax || lo < 0 {
 			st.Min = fs.Min
 		}
-		if !st.HasMinMax || Compare(col.Type, fs.Max, st.Max) > 0 {
+		if !st.HasMinMax || hi > 0 {
 			st.Max = fs.Max
 		}
 		st.HasMinMax = true
@@ -88,10 +131,10 @@ func (t *Table) partitionStats(col Column) connectors.ColumnStats {
 			st.NullCount += f.Rows
 			continue
 		}
-		if !st.HasMinMax || Compare(col.Type, v, st.Min) < 0 {
+		if c, _ := Compare(col.Type, v, st.Min); !st.HasMinMax || c < 0 {
 			st.Min = v
 		}
-		if !st.HasMinMax || Compare(col.Type, v, st.Max) > 0 {
+		if c, _ := Compare(col.Type, v, st.Max); !st.HasMinMax || c > 0 {
 			st.Max = v
 		}
 		st.HasMinMax = true

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/sql"
 )
 
 // CatalogName and SchemaName are where catalog tables live in SQL.
@@ -59,6 +60,8 @@ type Engine struct {
 	all  []*conn
 	opts Options
 	mem  *poolAllocator
+
+	parser *sql.Parser
 
 	viewMu      sync.Mutex
 	viewVersion uint64
@@ -113,6 +116,12 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	if mapping.OpenExt(":memory:", &e.db, cfg, &msg) == mapping.StateError {
 		return nil, fmt.Errorf("open duckdb: %s", msg)
 	}
+	parser, err := sql.OpenParser()
+	if err != nil {
+		mapping.Close(&e.db)
+		return nil, err
+	}
+	e.parser = parser
 	for i := 0; i < opts.MaxConns; i++ {
 		c := &conn{}
 		if mapping.Connect(e.db, &c.c) == mapping.StateError {
@@ -158,6 +167,9 @@ func (e *Engine) Close() error {
 			mapping.Disconnect(&c.c)
 		}
 		mapping.Close(&e.db)
+		if e.parser != nil {
+			e.parser.Close()
+		}
 	})
 	return nil
 }
@@ -219,6 +231,13 @@ func (e *Engine) syncViews(ctx context.Context) error {
 	e.views = keep
 	e.viewVersion = snap.Version
 	return nil
+}
+
+// hasView reports whether a table is queryable (its view exists).
+func (e *Engine) hasView(name string) bool {
+	e.viewMu.Lock()
+	defer e.viewMu.Unlock()
+	return e.views[strings.ToLower(name)]
 }
 
 // exec runs a statement of qry's own and discards its result.

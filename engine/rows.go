@@ -33,6 +33,9 @@ type Rows struct {
 	schema *arrow.Schema
 	stop   func() bool
 
+	plan   *Plan
+	prefix arrow.RecordBatch // EXPLAIN: qry's own rows, sent first
+
 	mu       sync.Mutex
 	refs     int64
 	cur      arrow.RecordBatch
@@ -51,21 +54,45 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	if err := e.syncViews(ctx); err != nil {
 		return nil, err
 	}
+	explain := explainRE.FindString(sql)
+	plan, err := e.plan(ctx, sql[len(explain):])
+	if err != nil {
+		return nil, err
+	}
 	c, err := e.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r := &Rows{e: e, c: c, ctx: ctx, refs: 1}
+	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
 	r.stop = context.AfterFunc(ctx, func() { mapping.Interrupt(c.c) })
-	if err := r.start(sql, args); err != nil {
+	if err := r.start(explain+plan.SQL, args); err != nil {
 		r.close()
 		if ctx.Err() != nil {
 			return nil, ctxErr(ctx)
 		}
 		return nil, err
 	}
+	if explain != "" {
+		r.prefix = explainRow(r.schema, plan)
+	}
 	return r, nil
+}
+
+// Plan returns what the planner did to the statement.
+func (r *Rows) Plan() *Plan { return r.plan }
+
+// explainRow is qry's EXPLAIN row, in the schema of DuckDB's EXPLAIN
+// (explain_key, explain_value), or nil if the schema is another.
+func explainRow(schema *arrow.Schema, p *Plan) arrow.RecordBatch {
+	if schema.NumFields() != 2 || schema.Field(0).Type.ID() != arrow.STRING || schema.Field(1).Type.ID() != arrow.STRING {
+		return nil
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).Append("qry plan")
+	b.Field(1).(*array.StringBuilder).Append(p.String())
+	return b.NewRecordBatch()
 }
 
 func (r *Rows) start(sql string, args []any) error {
@@ -175,6 +202,10 @@ func (r *Rows) Next() bool {
 	if r.ctx.Err() != nil {
 		r.err = ctxErr(r.ctx)
 		return false
+	}
+	if r.prefix != nil {
+		r.cur, r.prefix = r.prefix, nil
+		return true
 	}
 	var parts []arrow.RecordBatch
 	var n int64
@@ -316,6 +347,10 @@ func (r *Rows) close() {
 	if r.cur != nil {
 		r.cur.Release()
 		r.cur = nil
+	}
+	if r.prefix != nil {
+		r.prefix.Release()
+		r.prefix = nil
 	}
 	r.stop()
 	if r.hasRes {

@@ -160,6 +160,7 @@ func (o *output) write(ctx context.Context, rr array.RecordReader) error {
 func newQueryCmd(g *globals) *cobra.Command {
 	var out output
 	var file, server string
+	var explain bool
 	cmd := &cobra.Command{
 		Use:   "query [SQL]",
 		Short: "Run one SQL statement and print its result",
@@ -167,6 +168,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 The SQL comes from the argument, from --file, or from stdin ("-" or no argument).`,
 		Example: `  qry query -d testdata/sample "SELECT payment, round(avg(fare), 2) AS avg_fare FROM trips GROUP BY ALL"
   qry query -d testdata/sample -f report.sql --format json
+  qry query -d testdata/sample --explain "SELECT count(*) FROM trips WHERE year = 2024 AND fare > 40"
   echo "SELECT count(*) FROM zones" | qry query -d testdata/sample
   qry query --server grpc://127.0.0.1:31337 "SELECT * FROM trips LIMIT 5"
   qry query -d testdata/sample -F parquet -o big_fares.parquet "SELECT * FROM trips WHERE fare > 40"`,
@@ -175,6 +177,9 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 			sql, err := readSQL(args, file, cmd.InOrStdin())
 			if err != nil {
 				return err
+			}
+			if explain {
+				sql = "EXPLAIN " + sql
 			}
 			ctx := cmd.Context()
 			if server != "" {
@@ -205,6 +210,7 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 	}
 	out.flags(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the SQL from this file")
+	cmd.Flags().BoolVar(&explain, "explain", false, "show the plan instead of running: files read and pruned per table, predicates, then DuckDB's plan")
 	cmd.Flags().StringVarP(&server, "server", "s", "", "run the query on a qry server (grpc://HOST:PORT) instead of locally")
 	return cmd
 }

@@ -251,7 +251,7 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	case err := <-done:
 		require.NoError(t, err, "exit code 0 after SIGTERM")
 	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		t.Fatal("qry serve did not stop after SIGTERM")
 	}
 }

@@ -1,0 +1,80 @@
+package sql
+
+import (
+	"bytes"
+	"context"
+	dbsql "database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	// DuckDB's database/sql driver, for its parser only.
+	_ "github.com/duckdb/duckdb-go/v2"
+)
+
+// ErrNotSelect is returned by Parse for statements other than SELECT
+// (DuckDB serializes only those).
+var ErrNotSelect = errors.New("not a SELECT statement")
+
+// ErrParse is wrapped by Parse's errors other than ErrNotSelect.
+var ErrParse = errors.New("parse")
+
+// Parser parses SQL with DuckDB's parser. It holds a private in-memory DuckDB
+// that never sees data. Safe for concurrent use.
+type Parser struct {
+	db *dbsql.DB
+}
+
+// OpenParser starts the parser.
+func OpenParser() (*Parser, error) {
+	db, err := dbsql.Open("duckdb", "?threads=1&memory_limit=256MB&autoload_known_extensions=false&autoinstall_known_extensions=false")
+	if err != nil {
+		return nil, fmt.Errorf("open parser: %w", err)
+	}
+	return &Parser{db: db}, nil
+}
+
+// Close stops the parser.
+func (p *Parser) Close() error { return p.db.Close() }
+
+// Statement is one parsed SELECT statement.
+type Statement struct {
+	// Text is the SQL the statement was parsed from.
+	Text string
+	// Node is the statement's query node as DuckDB serializes it.
+	Node map[string]any
+}
+
+// Parse parses one SELECT statement.
+func (p *Parser) Parse(ctx context.Context, text string) (*Statement, error) {
+	var out string
+	if err := p.db.QueryRowContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR", text).Scan(&out); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrParse, err)
+	}
+	return decode(text, []byte(out))
+}
+
+func decode(text string, js []byte) (*Statement, error) {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var doc struct {
+		Error        bool   `json:"error"`
+		ErrorType    string `json:"error_type"`
+		ErrorMessage string `json:"error_message"`
+		Statements   []struct {
+			Node map[string]any `json:"node"`
+		} `json:"statements"`
+	}
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrParse, err)
+	}
+	switch {
+	case doc.Error && doc.ErrorType == "not implemented":
+		return nil, ErrNotSelect
+	case doc.Error:
+		return nil, fmt.Errorf("%w: %s", ErrParse, doc.ErrorMessage)
+	case len(doc.Statements) != 1 || doc.Statements[0].Node == nil:
+		return nil, fmt.Errorf("%w: %d statements", ErrParse, len(doc.Statements))
+	}
+	return &Statement{Text: text, Node: doc.Statements[0].Node}, nil
+}
