@@ -538,15 +538,19 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 	if len(files) > 0 {
 		keys = files[0].partKeys
 	}
+	key := statsKey(d, format)
 	known := map[string]*File{}
 	if prev != nil && prev.Format == format && sameOptions(prev.Options, t.Options) {
 		for _, f := range prev.Files {
 			known[f.Path] = f
 		}
+	} else if saved := c.loadStats(key, format); saved != nil {
+		known = saved
 	}
 	infos := make([]*File, len(files))
 	errs := make([]error, len(files))
 	var todo []int
+	reused := 0
 	for i, fd := range files {
 		switch {
 		case fd.partError != nil:
@@ -556,6 +560,7 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 		default:
 			if f, ok := known[fd.path]; ok && f.Size == fd.size && f.ModTime.Equal(fd.mtime) {
 				infos[i] = f
+				reused++
 			} else {
 				todo = append(todo, i)
 			}
@@ -596,6 +601,11 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 	t.defCols = len(t.Columns)
 	for i, k := range keys {
 		t.Columns = append(t.Columns, Column{Name: k, Type: partitionType(t.Files, k, i), Partition: true})
+	}
+	if len(todo) > 0 || reused != len(known) {
+		if err := c.saveStats(key, t); err != nil {
+			c.log.Warn("statistics not persisted", "table", t.Name, "err", err)
+		}
 	}
 	return t, nil
 }

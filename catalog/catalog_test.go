@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -284,4 +285,40 @@ func TestWiden(t *testing.T) {
 			require.Equal(t, got, got2, "widening is symmetric")
 		})
 	}
+}
+
+func TestRestartReadsPersistedStatistics(t *testing.T) {
+	dir := t.TempDir()
+	cache := t.TempDir()
+	db := fixture.DB(t)
+	tdir := filepath.Join(dir, "t")
+	require.NoError(t, os.MkdirAll(tdir, 0o755))
+	fixture.Exec(t, db,
+		"COPY (SELECT range AS x FROM range(10)) TO '"+filepath.Join(tdir, "a.parquet")+"'",
+		"COPY (SELECT range AS x FROM range(5)) TO '"+filepath.Join(tdir, "b.parquet")+"'")
+	first := open(t, catalog.Options{Data: []string{dir}, CacheDir: cache})
+	want, _ := first.Snapshot().Table("t")
+
+	// Corrupt a.parquet's content without changing its size or mtime: a
+	// catalog that reopened the footer would now fail; one that reads the
+	// persisted statistics does not notice.
+	path := filepath.Join(tdir, "a.parquet")
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, make([]byte, st.Size()), 0o644))
+	require.NoError(t, os.Chtimes(path, st.ModTime(), st.ModTime()))
+
+	second := open(t, catalog.Options{Data: []string{dir}, CacheDir: cache})
+	got, ok := second.Snapshot().Table("t")
+	require.True(t, ok)
+	require.Empty(t, got.Problems)
+	require.Equal(t, want.Rows(), got.Rows())
+	require.Equal(t, want.Files[0].Stats, got.Files[0].Stats)
+
+	// A changed file is inspected again (and now fails, named).
+	require.NoError(t, os.Chtimes(path, st.ModTime().Add(time.Second), st.ModTime().Add(time.Second)))
+	third := open(t, catalog.Options{Data: []string{dir}, CacheDir: cache})
+	got, _ = third.Snapshot().Table("t")
+	require.Len(t, got.Problems, 1)
+	require.Contains(t, got.Problems[0].Error(), "a.parquet")
 }

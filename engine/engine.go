@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	mapping "github.com/duckdb/duckdb-go-bindings"
 
@@ -255,4 +256,31 @@ func ctxErr(ctx context.Context) error {
 		return ErrTimeout
 	}
 	return ErrCanceled
+}
+
+// Watch refreshes the catalog every interval until ctx ends: new, changed
+// and removed files are seen without a restart (only changed files are
+// inspected again). Errors are logged; the previous snapshot stays.
+func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			start := time.Now()
+			before := e.cat.Snapshot().Version
+			if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("catalog refresh failed", "err", err)
+				continue
+			}
+			if v := e.cat.Snapshot().Version; v != before {
+				e.log.Info("catalog refreshed", "version", v, "took", time.Since(start))
+			}
+		}
+	}
 }

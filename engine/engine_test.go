@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -220,4 +221,23 @@ func TestErrorsNameTheCulprit(t *testing.T) {
 			require.NotContains(t, qe.Error(), "\n")
 		})
 	}
+}
+
+func TestWatchSeesNewFiles(t *testing.T) {
+	dir, _ := dataset(t)
+	e := openEngine(t, dir, engine.Options{})
+	before := query(t, e, "SELECT count(*) FROM events")[0][0]
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Watch(ctx, 20*time.Millisecond); close(done) }()
+	db := fixture.DB(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "events", "year=2025", "region=north"), 0o755))
+	fixture.Exec(t, db, "COPY (SELECT 99999 AS id) TO '"+
+		filepath.Join(dir, "events", "year=2025", "region=north", "new.parquet")+"'")
+	require.Eventually(t, func() bool {
+		return query(t, e, "SELECT count(*) FROM events")[0][0] != before
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, [][]string{{"99999", "NULL"}}, query(t, e, "SELECT id, score FROM events WHERE year = 2025"))
+	cancel()
+	<-done
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ var version = "dev"
 
 func newServeCmd(g *globals) *cobra.Command {
 	var listen string
+	var refresh time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the catalog over Arrow Flight SQL",
@@ -42,6 +44,7 @@ finish for up to 10 s, then cancels them.`,
 			if err != nil {
 				return err
 			}
+			go eng.Watch(ctx, refresh)
 			return flightsql.Serve(ctx, srv, flightsql.ServeOptions{
 				Addr: listen,
 				Ready: func(a net.Addr) {
@@ -50,6 +53,7 @@ finish for up to 10 s, then cancels them.`,
 			})
 		},
 	}
+	cmd.Flags().DurationVar(&refresh, "refresh", 10*time.Second, "how often to look for new, changed and removed files (0: never)")
 	cmd.Flags().IntVar(&g.batchRows, "batch-rows", 65536, "rows per Arrow batch sent (DuckDB makes 2,048-row chunks; larger batches travel faster)")
 	cmd.Flags().StringVarP(&listen, "listen", "l", flightsql.DefaultAddr, "HOST:PORT to listen on (port 0 picks a free one)")
 	return cmd
