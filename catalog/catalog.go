@@ -113,9 +113,10 @@ func (t *Table) Scan(files []*File) (string, error) {
 		}
 		return "(SELECT " + strings.Join(sel, ", ") + " WHERE false)", nil
 	}
-	spec := connectors.ScanSpec{Options: t.Options}
+	spec := connectors.ScanSpec{Options: t.Options, Uniform: true}
 	for _, f := range files {
 		spec.Files = append(spec.Files, f.Path)
+		spec.Uniform = spec.Uniform && sameColumns(f.Columns, files[0].Columns)
 	}
 	for _, c := range t.Columns {
 		cc := connectors.Column{Name: c.Name, Type: c.Type}
@@ -610,48 +611,91 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 	return t, nil
 }
 
+// inspect reads the files at todo's indexes in parallel, in batches when the
+// connector can (falling back to one by one, so each failure is named).
 func (c *Catalog) inspect(ctx context.Context, conn connectors.Connector, files []found, opts map[string]string, todo []int, infos []*File, errs []error, keys []string) {
-	work := make(chan int)
+	newFile := func(i int, info connectors.FileInfo) *File {
+		fd := files[i]
+		f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, Rows: info.Rows,
+			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox}
+		if len(keys) > 0 {
+			f.Partition = map[string]string{}
+			for j, k := range keys {
+				v := fd.partVals[j]
+				if v == "__HIVE_DEFAULT_PARTITION__" {
+					v = ""
+				}
+				f.Partition[k] = v
+			}
+		}
+		return f
+	}
+	one := func(i int) {
+		errs[i] = func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("%s: reading panicked: %v", files[i].path, r)
+				}
+			}()
+			info, err := conn.Inspect(ctx, c.db, files[i].path, opts)
+			if err != nil {
+				return err
+			}
+			infos[i] = newFile(i, info)
+			return nil
+		}()
+	}
+	batch := func(idx []int) {
+		bi, ok := conn.(connectors.BatchInspector)
+		if ok && len(idx) > 1 {
+			paths := make([]string, len(idx))
+			for k, i := range idx {
+				paths[k] = files[i].path
+			}
+			got, err := func() (got []connectors.FileInfo, err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						err = fmt.Errorf("batch panicked: %v", r)
+					}
+				}()
+				return bi.InspectBatch(ctx, c.db, paths, opts)
+			}()
+			if err == nil && len(got) == len(idx) {
+				for k, i := range idx {
+					infos[i] = newFile(i, got[k])
+				}
+				return
+			}
+		}
+		for _, i := range idx {
+			if ctx.Err() != nil {
+				return
+			}
+			one(i)
+		}
+	}
+	const batchSize = 256
+	work := make(chan []int)
 	var wg sync.WaitGroup
 	for w := 0; w < min(c.opts.Threads, len(todo)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
-				errs[i] = func() (err error) {
-					defer func() {
-						if r := recover(); r != nil {
-							err = fmt.Errorf("%s: reading panicked: %v", files[i].path, r)
-						}
-					}()
-					fd := files[i]
-					info, err := conn.Inspect(ctx, c.db, fd.path, opts)
-					if err != nil {
-						return err
-					}
-					f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, Rows: info.Rows,
-						Columns: info.Columns, Stats: info.Stats, BBox: info.BBox}
-					if len(keys) > 0 {
-						f.Partition = map[string]string{}
-						for j, k := range keys {
-							v := fd.partVals[j]
-							if v == "__HIVE_DEFAULT_PARTITION__" {
-								v = ""
-							}
-							f.Partition[k] = v
-						}
-					}
-					infos[i] = f
-					return nil
-				}()
+			for idx := range work {
+				batch(idx)
 			}
 		}()
 	}
-	for _, i := range todo {
+	size := 1
+	if _, ok := conn.(connectors.BatchInspector); ok {
+		// Enough batches to keep every worker busy, none too large.
+		size = min(batchSize, max(1, len(todo)/max(1, c.opts.Threads)))
+	}
+	for start := 0; start < len(todo); start += size {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- i
+		work <- todo[start:min(start+size, len(todo))]
 	}
 	close(work)
 	wg.Wait()
@@ -715,6 +759,18 @@ func sameOptions(a, b map[string]string) bool {
 	}
 	for k, v := range a {
 		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sameColumns(a, b []connectors.Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
 			return false
 		}
 	}

@@ -1,48 +1,14 @@
 package catalog
 
 import (
-	"math/big"
 	"strings"
-	"time"
 
 	"github.com/qry-dev/qry/connectors"
 )
 
-// Compare orders two values of a column type given in DuckDB's text form:
-// numbers exactly, dates and timestamps as times, strings bytewise. ok is
-// false when either does not read as the type (then nothing may be
-// concluded from the order).
-func Compare(typ, a, b string) (c int, ok bool) {
-	switch {
-	case isNumeric(typ):
-		x, okx := new(big.Rat).SetString(a)
-		y, oky := new(big.Rat).SetString(b)
-		if !okx || !oky {
-			return 0, false
-		}
-		return x.Cmp(y), true
-	case typ == "DATE" || isTimestamp(typ):
-		x, okx := parseTime(a)
-		y, oky := parseTime(b)
-		if !okx || !oky {
-			return 0, false
-		}
-		return x.Compare(y), true
-	case typ == "VARCHAR":
-		return strings.Compare(a, b), true
-	}
-	return 0, false
-}
-
-// parseTime reads DuckDB's text of a DATE or TIMESTAMP (also with a T).
-func parseTime(s string) (time.Time, bool) {
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
+// Compare orders two values of a column type given in DuckDB's text form
+// (see connectors.Compare).
+func Compare(typ, a, b string) (int, bool) { return connectors.Compare(typ, a, b) }
 
 // FileType is the type a file has for a table column ("" when the file
 // lacks it). Statistics compare with the table's only where the two agree.

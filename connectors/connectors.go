@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/big"
 	"strings"
+	"time"
 )
 
 // Column is one column of a file or table, typed with DuckDB's type names
@@ -47,6 +49,10 @@ type ScanSpec struct {
 	Partitions []Column
 	// Options are the table's format options from qry.yaml.
 	Options map[string]string
+	// Uniform is true when every file has the same columns with the same
+	// types, in the same order: readers need not align schemas by name
+	// (which would open every file's footer before reading).
+	Uniform bool
 }
 
 // Connector reads one file format. Implementations are safe for concurrent use.
@@ -197,3 +203,54 @@ type cleanError struct {
 
 func (e *cleanError) Error() string { return e.msg }
 func (e *cleanError) Unwrap() error { return e.err }
+
+// Compare orders two values of a column type given in DuckDB's text form:
+// numbers exactly, dates and timestamps as times, strings bytewise. ok is
+// false when either does not read as the type, or the type has no order
+// qry relies on (then nothing may be concluded).
+func Compare(typ, a, b string) (c int, ok bool) {
+	switch {
+	case isNumeric(typ):
+		x, okx := new(big.Rat).SetString(a)
+		y, oky := new(big.Rat).SetString(b)
+		if !okx || !oky {
+			return 0, false
+		}
+		return x.Cmp(y), true
+	case typ == "DATE" || typ == "TIMESTAMP" || typ == "TIMESTAMP_S" || typ == "TIMESTAMP_MS" || typ == "TIMESTAMP_NS":
+		x, okx := parseTime(a)
+		y, oky := parseTime(b)
+		if !okx || !oky {
+			return 0, false
+		}
+		return x.Compare(y), true
+	case typ == "VARCHAR":
+		return strings.Compare(a, b), true
+	}
+	return 0, false
+}
+
+func isNumeric(t string) bool {
+	switch t {
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE":
+		return true
+	}
+	return strings.HasPrefix(t, "DECIMAL")
+}
+
+// parseTime reads DuckDB's text of a DATE or TIMESTAMP (also with a T).
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// BatchInspector is an optional power of a connector: inspecting many files
+// in one go. An error for the batch as a whole makes the caller inspect the
+// files one by one, so that each failure is named.
+type BatchInspector interface {
+	InspectBatch(ctx context.Context, db *sql.DB, paths []string, opts map[string]string) ([]FileInfo, error)
+}

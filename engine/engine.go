@@ -133,7 +133,8 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		// Tables live in a catalog named qry (schema main), the name
 		// clients see in metadata: qry.main.trips works as well as trips.
 		if i == 0 {
-			if err := exec(c, "ATTACH ':memory:' AS "+CatalogName); err != nil {
+			// Footers read once stay in memory: repeated scans skip them.
+			if err := exec(c, "ATTACH ':memory:' AS "+CatalogName+"; SET GLOBAL parquet_metadata_cache = true"); err != nil {
 				e.Close()
 				return nil, fmt.Errorf("open duckdb: %w", err)
 			}

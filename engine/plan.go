@@ -207,8 +207,14 @@ func (e *Engine) fromStats(ctx context.Context, text string, t *catalog.Table, a
 		}
 		vals[i], types[i] = v, col.Type
 	}
-	// The result's column names are DuckDB's own.
-	info, err := e.Describe(ctx, text)
+	// The result's column names are DuckDB's own: describe the statement
+	// over an empty relation of the table's schema, which binds at once.
+	r := a.Refs[0]
+	empty, err := t.Scan([]*catalog.File{})
+	if err != nil {
+		return "", false
+	}
+	info, err := e.Describe(ctx, sql.Rewrite(text, []sql.Edit{{Start: r.Start, End: r.End, Text: empty + " AS " + QuoteIdent(r.Name)}}))
 	if err != nil || info.Schema.NumFields() != len(vals) {
 		return "", false
 	}

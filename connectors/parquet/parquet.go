@@ -83,7 +83,7 @@ FROM parquet_metadata(%s) WHERE path_in_schema = %s`,
 // name and typing hive partition columns as the catalog decided.
 func (Connector) Scan(spec connectors.ScanSpec) (string, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "read_parquet(%s, union_by_name=true", connectors.FileList(spec.Files))
+	fmt.Fprintf(&b, "read_parquet(%s, union_by_name=%t", connectors.FileList(spec.Files), !spec.Uniform)
 	if len(spec.Partitions) > 0 {
 		fmt.Fprintf(&b, ", hive_partitioning=true, hive_types=%s", connectors.StructLiteral(spec.Partitions))
 	} else {
