@@ -79,6 +79,15 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	return r, nil
 }
 
+type progressKey struct{}
+
+// WithProgress returns a context whose queries report DuckDB's progress
+// estimate (percent, -1 when unknown) to fn about every 100 ms while they
+// run before their first batch. fn runs on the querying goroutine.
+func WithProgress(ctx context.Context, fn func(percent float64)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
 // Plan returns what the planner did to the statement.
 func (r *Rows) Plan() *Plan { return r.plan }
 
@@ -108,8 +117,16 @@ func (r *Rows) start(sql string, args []any) error {
 	if mapping.PendingPreparedStreaming(r.stmt, &pending) == mapping.StateError {
 		return newQueryError(mapping.PendingError(pending))
 	}
+	report, _ := r.ctx.Value(progressKey{}).(func(float64))
+	last := time.Now()
 	for {
 		st := mapping.PendingExecuteTask(pending)
+		if report != nil && time.Since(last) > 100*time.Millisecond {
+			last = time.Now()
+			p := mapping.QueryProgress(r.c.c)
+			pct, _, _ := mapping.QueryProgressTypeMembers(&p)
+			report(pct)
+		}
 		if st == mapping.PendingStateError {
 			return newQueryError(mapping.PendingError(pending))
 		}

@@ -22,7 +22,7 @@ import (
 )
 
 // Formats lists the output formats by name.
-var Formats = []string{"table", "csv", "json", "ndjson", "parquet", "arrow"}
+var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown", "parquet", "arrow"}
 
 // ErrFormat is returned for an unknown format name.
 var ErrFormat = errors.New("unknown format")
@@ -44,6 +44,8 @@ type Options struct {
 	MaxCell int
 	// Color lets a table use terminal colors (NULL is dimmed).
 	Color bool
+	// Markdown renders the table as GitHub-flavoured Markdown.
+	Markdown bool
 }
 
 // Write drains rr into w in the chosen format and returns the number of rows
@@ -58,6 +60,11 @@ func Write(ctx context.Context, w io.Writer, rr array.RecordReader, opts Options
 		return writeJSON(ctx, w, rr, true)
 	case "ndjson":
 		return writeJSON(ctx, w, rr, false)
+	case "line":
+		return writeLines(ctx, w, rr)
+	case "markdown":
+		opts.Markdown = true
+		return writeTable(ctx, w, rr, opts)
 	case "parquet":
 		return writeParquet(ctx, w, rr)
 	case "arrow":
@@ -288,8 +295,46 @@ func writeTable(ctx context.Context, w io.Writer, rr array.RecordReader, opts Op
 	if hidden := ncol - countShown(shown); hidden > 0 {
 		footer += fmt.Sprintf(", %d column%s hidden", hidden, plural(int64(hidden)))
 	}
+	if opts.Markdown {
+		tw.ResetHeaders()
+		tw.AppendHeader(head)
+		_, err = io.WriteString(w, tw.RenderMarkdown()+"\n")
+		return n, err
+	}
 	tw.SetCaption(footer)
 	_, err = io.WriteString(w, tw.Render()+"\n")
+	return n, err
+}
+
+// writeLines writes one "column = value" line per column, a blank line
+// between rows (sqlite's line mode).
+func writeLines(ctx context.Context, w io.Writer, rr array.RecordReader) (int64, error) {
+	bw := bufio.NewWriter(w)
+	schema := rr.Schema()
+	width := 0
+	for _, f := range schema.Fields() {
+		width = max(width, utf8.RuneCountInString(f.Name))
+	}
+	first := true
+	n, err := each(ctx, rr, func(rec arrow.RecordBatch) error {
+		for r := 0; r < int(rec.NumRows()); r++ {
+			if !first {
+				bw.WriteByte('\n')
+			}
+			first = false
+			for c, f := range schema.Fields() {
+				v, ok := Text(f, rec.Column(c), r)
+				if !ok {
+					v = "NULL"
+				}
+				fmt.Fprintf(bw, "%*s = %s\n", width, f.Name, v)
+			}
+		}
+		return nil
+	})
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
 	return n, err
 }
 

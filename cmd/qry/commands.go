@@ -39,7 +39,8 @@ queries them with SQL (DuckDB's dialect), in place: no load step, no server.
 Each top-level entry of a --data directory becomes a table named after it:
 trips/ (a folder of Parquet files, hive-partitioned or not) is "trips",
 zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
-		Example: `  qry query --data testdata/sample "SELECT year, count(*) FROM trips GROUP BY year"
+		Example: `  qry --data testdata/sample        (on a terminal: the interactive shell)
+  qry query --data testdata/sample "SELECT year, count(*) FROM trips GROUP BY year"
   qry tables --data testdata/sample
   qry describe --data testdata/sample zones
   qry query --config qry.yaml --format csv -o out.csv "SELECT * FROM trips WHERE fare > 40"`,
@@ -52,7 +53,15 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 	pf.StringVarP(&g.config, "config", "c", "", "qry.yaml declaring tables")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "directory for derived files (default: the user cache dir)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics (files left out, ...) to stderr")
-	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g), newServeCmd(g))
+	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g), newServeCmd(g), newShellCmd(g))
+	// Plain qry on a terminal opens the shell.
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if !term.IsTerminal(int(os.Stdin.Fd())) || (len(g.data) == 0 && g.config == "") {
+			return cmd.Help()
+		}
+		return runShell(cmd, g, "", defaultHistory(), 100)
+	}
 	return root
 }
 
