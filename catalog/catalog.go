@@ -236,14 +236,18 @@ func (c *Catalog) Close() error { return c.db.Close() }
 // Snapshot returns the current immutable view.
 func (c *Catalog) Snapshot() *Snapshot { return c.snap.Load() }
 
-// Roots returns the directories and files the catalog reads.
+// Roots returns the directories and files the catalog reads: the data
+// directories and the declared tables' paths.
 func (c *Catalog) Roots() []string {
-	var roots []string
+	roots := c.dataDirs()
 	for _, d := range c.defs() {
 		roots = append(roots, d.root)
 	}
 	return roots
 }
+
+// CacheDir is where derived files (GeoJSON sidecars, statistics) live.
+func (c *Catalog) CacheDir() string { return c.opts.CacheDir }
 
 type tableDef struct {
 	name, root, format, partitioning string

@@ -5,8 +5,11 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
@@ -26,22 +30,72 @@ type Client struct {
 	c *flightsql.Client
 }
 
-// Dial connects to grpc://HOST:PORT (or HOST:PORT).
-func Dial(ctx context.Context, url string) (*Client, error) {
-	addr := url
-	if rest, ok := strings.CutPrefix(url, "grpc://"); ok {
-		addr = rest
-	} else if strings.Contains(url, "://") {
-		return nil, fmt.Errorf("%w %q: use grpc://HOST:PORT", ErrURL, url)
+// Options configure a connection. The zero value connects in plaintext
+// without a token.
+type Options struct {
+	// Token is sent as "authorization: Bearer <token>" on every call.
+	Token string
+	// CAFile verifies the server's certificate (grpc+tls://); empty means
+	// the system's roots.
+	CAFile string
+	// CertFile and KeyFile are the client's certificate for mTLS.
+	CertFile, KeyFile string
+}
+
+// Dial connects to grpc://HOST:PORT (plaintext, or bare HOST:PORT) or
+// grpc+tls://HOST:PORT.
+func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
+	addr, useTLS := url, false
+	switch {
+	case strings.HasPrefix(url, "grpc://"):
+		addr = strings.TrimPrefix(url, "grpc://")
+	case strings.HasPrefix(url, "grpc+tls://"):
+		addr, useTLS = strings.TrimPrefix(url, "grpc+tls://"), true
+	case strings.Contains(url, "://"):
+		return nil, fmt.Errorf("%w %q: use grpc://HOST:PORT or grpc+tls://HOST:PORT", ErrURL, url)
 	}
-	c, err := flightsql.NewClientCtx(ctx, addr, nil, nil,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
+	dial := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256 << 20))}
+	if useTLS {
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if opts.CAFile != "" {
+			pem, err := os.ReadFile(opts.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("server CA: %w", err)
+			}
+			cfg.RootCAs = x509.NewCertPool()
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("server CA %s: no certificate", opts.CAFile)
+			}
+		}
+		if opts.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("client certificate: %w", err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+	} else {
+		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	if opts.Token != "" {
+		dial = append(dial, grpc.WithPerRPCCredentials(bearer(opts.Token)))
+	}
+	c, err := flightsql.NewClientCtx(ctx, addr, nil, nil, dial...)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
 	return &Client{c: c}, nil
 }
+
+// bearer sends a token on every call.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.c.Close() }

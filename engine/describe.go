@@ -28,6 +28,12 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 	if err := e.syncViews(ctx); err != nil {
 		return nil, err
 	}
+	if e.opts.Sandbox {
+		// The same gate as Query (on the statement without EXPLAIN).
+		if _, err := e.plan(ctx, sql[len(explainRE.FindString(sql)):]); err != nil {
+			return nil, err
+		}
+	}
 	c, err := e.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -40,6 +46,9 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 		return nil, err
 	}
 	defer mapping.DestroyPrepare(&stmt)
+	if err := e.gate(stmt); err != nil {
+		return nil, err
+	}
 
 	var opts mapping.ArrowOptions
 	mapping.ConnectionGetArrowOptions(c.c, &opts)

@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mapping "github.com/duckdb/duckdb-go-bindings"
@@ -42,6 +45,21 @@ type Options struct {
 	// this size (fewer, larger batches travel faster). 0 means 65,536;
 	// 1 or less than 2,048 sends DuckDB's chunks as they are.
 	BatchRows int
+	// MaxQueue bounds the queries waiting for a connection; beyond it
+	// Query fails at once with ErrBusy. 0 means 64; -1 means no bound.
+	MaxQueue int
+	// MaxTempSize caps DuckDB's spill files ("10GB"); empty keeps DuckDB's
+	// default.
+	MaxTempSize string
+	// Sandbox confines statements to the catalog: only SELECT, EXPLAIN,
+	// DESCRIBE and SHOW over catalog tables pass the gate; DuckDB may read
+	// only the catalog's roots, the cache and temp directories; its
+	// configuration is locked and extensions are neither installed nor
+	// loaded.
+	Sandbox bool
+	// AllowedDirs are directories DuckDB may read in a sandbox besides the
+	// catalog's roots (the GeoJSON cache).
+	AllowedDirs []string
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -63,6 +81,8 @@ type Engine struct {
 	mem  *poolAllocator
 
 	parser *sql.Parser
+
+	waiting atomic.Int64
 
 	viewMu      sync.Mutex
 	viewVersion uint64
@@ -87,6 +107,9 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = def.BatchRows
 	}
+	if opts.MaxQueue == 0 {
+		opts.MaxQueue = 64
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -106,6 +129,9 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	}
 	if opts.TempDir != "" {
 		settings["temp_directory"] = opts.TempDir
+	}
+	if opts.MaxTempSize != "" {
+		settings["max_temp_directory_size"] = opts.MaxTempSize
 	}
 	for k, v := range settings {
 		if mapping.SetConfig(cfg, k, v) == mapping.StateError {
@@ -151,6 +177,12 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	if err := exec(e.all[0], "LOAD spatial"); err != nil {
 		log.Debug("spatial extension not loaded", "err", err)
 	}
+	if opts.Sandbox {
+		if err := e.lockDown(cat, opts); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	if err := e.syncViews(ctx); err != nil {
 		e.Close()
 		return nil, err
@@ -180,9 +212,54 @@ func (e *Engine) acquire(ctx context.Context) (*conn, error) {
 	select {
 	case c := <-e.pool:
 		return c, nil
+	default:
+	}
+	if n := e.waiting.Add(1); e.opts.MaxQueue > 0 && n > int64(e.opts.MaxQueue) {
+		e.waiting.Add(-1)
+		return nil, ErrBusy
+	}
+	defer e.waiting.Add(-1)
+	select {
+	case c := <-e.pool:
+		return c, nil
 	case <-ctx.Done():
 		return nil, ctxErr(ctx)
 	}
+}
+
+// Waiting is the number of queries waiting for a connection.
+func (e *Engine) Waiting() int { return int(e.waiting.Load()) }
+
+// lockDown confines DuckDB: reads only under the catalog's roots and the
+// given directories, no other file system access, no extension loading,
+// configuration locked. The order matters: allowed_directories must be set
+// before external access is disabled.
+func (e *Engine) lockDown(cat *catalog.Catalog, opts Options) error {
+	dirs := append([]string{}, opts.AllowedDirs...)
+	for _, r := range cat.Roots() {
+		if st, err := os.Stat(r); err == nil && !st.IsDir() {
+			r = filepath.Dir(r)
+		}
+		dirs = append(dirs, r)
+	}
+	var quoted []string
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+		quoted = append(quoted, connectors.QuoteString(strings.TrimSuffix(abs, "/")+"/"))
+	}
+	stmt := fmt.Sprintf("SET allowed_directories = [%s]; SET enable_external_access = false; "+
+		"SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET lock_configuration = true",
+		strings.Join(quoted, ", "))
+	if err := exec(e.all[0], stmt); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
 }
 
 func (e *Engine) release(c *conn) { e.pool <- c }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/qry-dev/qry/sql"
 )
 
 var (
@@ -99,3 +101,9 @@ func newQueryError(msg string) error {
 
 // ErrParams is returned when parameters do not match a statement.
 var ErrParams = errors.New("parameters")
+
+// ErrBusy is returned when too many queries already wait for a connection.
+var ErrBusy = errors.New("server busy: too many queries queued")
+
+// ErrForbidden is wrapped by statements a sandbox refuses.
+var ErrForbidden = sql.ErrForbidden

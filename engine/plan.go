@@ -65,12 +65,23 @@ func (e *Engine) plan(ctx context.Context, text string) (*Plan, error) {
 	p := &Plan{SQL: text}
 	st, err := e.parser.Parse(ctx, text)
 	if err != nil {
+		if errors.Is(err, sql.ErrNotSelect) && e.opts.Sandbox {
+			return nil, fmt.Errorf("%w: only SELECT, EXPLAIN, DESCRIBE and SHOW are accepted", ErrForbidden)
+		}
 		if errors.Is(err, sql.ErrNotSelect) || errors.Is(err, sql.ErrParse) {
 			return p, nil // DuckDB reports its own errors, with positions
 		}
 		return nil, err
 	}
 	snap := e.cat.Snapshot()
+	if e.opts.Sandbox {
+		if err := sql.CheckSources(st, func(name string) bool {
+			t, ok := snap.Table(name)
+			return ok && e.hasView(t.Name)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	a := sql.Analyze(st, func(name string) ([]string, bool) {
 		t, ok := snap.Table(name)
 		if !ok || !e.hasView(t.Name) {

@@ -109,6 +109,9 @@ func (r *Rows) start(sql string, args []any) error {
 	if r.stmt, err = prepare(r.c, sql); err != nil {
 		return err
 	}
+	if err := r.e.gate(r.stmt); err != nil {
+		return err
+	}
 	if err := bind(r.stmt, args); err != nil {
 		return err
 	}
@@ -437,4 +440,17 @@ func bind(stmt mapping.PreparedStatement, args []any) error {
 		}
 	}
 	return nil
+}
+
+// gate refuses, in a sandbox, prepared statements that are not reads (the
+// parser's check came first; this one sees what DuckDB will run).
+func (e *Engine) gate(stmt mapping.PreparedStatement) error {
+	if !e.opts.Sandbox {
+		return nil
+	}
+	switch mapping.PreparedStatementType(stmt) {
+	case mapping.StatementTypeSelect, mapping.StatementTypeExplain:
+		return nil
+	}
+	return fmt.Errorf("%w: only SELECT, EXPLAIN, DESCRIBE and SHOW are accepted", ErrForbidden)
 }

@@ -26,6 +26,30 @@ type globals struct {
 	cacheDir  string
 	verbose   bool
 	batchRows int
+	engine    engine.Options
+	remote    client.Options
+}
+
+// clientFlags are the flags of commands that can talk to a server.
+func (g *globals) clientFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&g.remote.Token, "token", os.Getenv("QRY_TOKEN"), "bearer token for the server (default $QRY_TOKEN)")
+	f.StringVar(&g.remote.CAFile, "tls-ca", "", "CA certificate that signed the server's (grpc+tls://)")
+	f.StringVar(&g.remote.CertFile, "tls-cert", "", "client certificate (mTLS)")
+	f.StringVar(&g.remote.KeyFile, "tls-key", "", "client key (mTLS)")
+}
+
+// localFlags are the engine flags of commands that run locally.
+func (g *globals) localFlags(cmd *cobra.Command, sandboxDefault bool) {
+	f := cmd.Flags()
+	// Commands differ in the default, so each has its own variable.
+	sandbox := new(bool)
+	f.BoolVar(sandbox, "sandbox", sandboxDefault, "confine statements to catalog tables (SELECT, EXPLAIN, DESCRIBE, SHOW; no file paths, COPY, ATTACH, SET, INSTALL)")
+	cmd.PreRun = func(*cobra.Command, []string) { g.engine.Sandbox = *sandbox }
+	f.StringVar(&g.engine.MemoryLimit, "memory-limit", "", "DuckDB memory limit, e.g. 4GB or 50% (default: DuckDB's, 80% of RAM)")
+	f.StringVar(&g.engine.MaxTempSize, "max-temp-size", "", "cap on DuckDB's spill files, e.g. 10GB")
+	f.IntVar(&g.engine.MaxConns, "max-concurrent", 8, "queries that run at once (one DuckDB connection each)")
+	f.IntVar(&g.engine.MaxQueue, "max-queue", 64, "queries that may wait for a connection; more are refused as busy")
 }
 
 func newRoot() *cobra.Command {
@@ -91,7 +115,10 @@ func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
 		return nil, err
 	}
 	warnProblems(cat.Snapshot())
-	eng, err := engine.Open(ctx, cat, engine.Options{Logger: g.logger(), BatchRows: g.batchRows})
+	eo := g.engine
+	eo.Logger, eo.BatchRows = g.logger(), g.batchRows
+	eo.AllowedDirs = append(eo.AllowedDirs, cat.CacheDir())
+	eng, err := engine.Open(ctx, cat, eo)
 	if err != nil {
 		cat.Close()
 		return nil, err
@@ -192,7 +219,7 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 			}
 			ctx := cmd.Context()
 			if server != "" {
-				c, err := client.Dial(ctx, server)
+				c, err := client.Dial(ctx, server, g.remote)
 				if err != nil {
 					return err
 				}
@@ -220,7 +247,9 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 	out.flags(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the SQL from this file")
 	cmd.Flags().BoolVar(&explain, "explain", false, "show the plan instead of running: files read and pruned per table, predicates, then DuckDB's plan")
-	cmd.Flags().StringVarP(&server, "server", "s", "", "run the query on a qry server (grpc://HOST:PORT) instead of locally")
+	cmd.Flags().StringVarP(&server, "server", "s", "", "run the query on a qry server (grpc://HOST:PORT or grpc+tls://HOST:PORT) instead of locally")
+	g.clientFlags(cmd)
+	g.localFlags(cmd, false)
 	return cmd
 }
 

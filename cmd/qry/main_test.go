@@ -226,7 +226,7 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	var addr string
 	for sc.Scan() {
 		if _, after, ok := strings.Cut(sc.Text(), "on grpc://"); ok {
-			addr = after
+			addr, _, _ = strings.Cut(after, " ")
 			break
 		}
 	}
@@ -236,7 +236,7 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 		}
 	}()
 
-	c, err := client.Dial(context.Background(), "grpc://"+addr)
+	c, err := client.Dial(context.Background(), "grpc://"+addr, client.Options{})
 	require.NoError(t, err)
 	rows, err := c.Query(context.Background(), "SELECT count(*) FROM trips")
 	require.NoError(t, err)

@@ -35,6 +35,8 @@ at the first error.`,
 	cmd.Flags().StringVarP(&server, "server", "s", "", "run on a qry server (grpc://HOST:PORT)")
 	cmd.Flags().StringVar(&history, "history", defaultHistory(), "history file (empty: none)")
 	cmd.Flags().IntVar(&maxRows, "max-rows", 100, "rows a table shows; the rest are counted")
+	g.clientFlags(cmd)
+	g.localFlags(cmd, false)
 	return cmd
 }
 
@@ -58,7 +60,7 @@ func runShell(cmd *cobra.Command, g *globals, server, history string, maxRows in
 			return w
 		}}
 	if server != "" {
-		c, err := client.Dial(ctx, server)
+		c, err := client.Dial(ctx, server, g.remote)
 		if err != nil {
 			return err
 		}

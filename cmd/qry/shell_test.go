@@ -185,7 +185,7 @@ func TestShellOnServer(t *testing.T) {
 	var addr string
 	for sc.Scan() {
 		if _, after, ok := strings.Cut(sc.Text(), "on grpc://"); ok {
-			addr = after
+			addr, _, _ = strings.Cut(after, " ")
 			break
 		}
 	}

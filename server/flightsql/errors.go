@@ -13,6 +13,9 @@ import (
 // ErrReadOnly is returned for statements that would write.
 var ErrReadOnly = errors.New("qry serves read-only tables: only queries are accepted")
 
+// ErrTooLarge is returned for a statement longer than the limit.
+var ErrTooLarge = errors.New("statement too large")
+
 // ErrUnknownHandle is returned for an expired or unknown statement handle.
 var ErrUnknownHandle = errors.New("unknown or expired statement handle")
 
@@ -45,6 +48,10 @@ func toStatus(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ErrUnknownHandle):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, engine.ErrForbidden):
+		return status.Error(codes.PermissionDenied, err.Error())
+	case errors.Is(err, engine.ErrBusy), errors.Is(err, ErrTooLarge):
+		return status.Error(codes.ResourceExhausted, err.Error())
 	}
 	return status.Error(codes.Internal, err.Error())
 }

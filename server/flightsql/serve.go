@@ -2,12 +2,14 @@ package flightsql
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 )
 
 // DefaultAddr is where qry serve listens unless told otherwise.
@@ -27,6 +29,9 @@ type ServeOptions struct {
 	Middleware []flight.ServerMiddleware
 	// MaxMessage caps a received message in bytes; 0 means 16 MiB.
 	MaxMessage int
+	// TLS, when set, serves TLS (and mTLS if it asks for client
+	// certificates); plaintext clients are refused at the handshake.
+	TLS *tls.Config
 }
 
 // Serve serves srv until ctx ends, then shuts down gracefully: new calls are
@@ -41,7 +46,11 @@ func Serve(ctx context.Context, srv *Server, opts ServeOptions) error {
 	if opts.MaxMessage <= 0 {
 		opts.MaxMessage = 16 << 20
 	}
-	gs := flight.NewServerWithMiddleware(opts.Middleware, grpc.MaxRecvMsgSize(opts.MaxMessage))
+	gopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(opts.MaxMessage)}
+	if opts.TLS != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
+	gs := flight.NewServerWithMiddleware(opts.Middleware, gopts...)
 	gs.RegisterFlightService(srv.Service())
 	if err := gs.Init(opts.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", opts.Addr, err)

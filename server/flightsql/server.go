@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -32,6 +33,15 @@ type Options struct {
 	// Alloc allocates metadata batches; nil means memory.DefaultAllocator.
 	// Query results are allocated by DuckDB.
 	Alloc memory.Allocator
+	// QueryTimeout bounds a statement's run, from DoGet to its last batch;
+	// 0 means 10 minutes, -1 none.
+	QueryTimeout time.Duration
+	// MaxSQLBytes bounds a statement's text; 0 means 1 MiB.
+	MaxSQLBytes int
+	// MaxResultRows and MaxResultBytes bound a result: past them the
+	// stream ends with RESOURCE_EXHAUSTED. 0 means no bound.
+	MaxResultRows  int64
+	MaxResultBytes int64
 	// Logger receives one line per failed call; nil discards.
 	Logger *slog.Logger
 }
@@ -39,9 +49,10 @@ type Options struct {
 // Server is a Flight SQL service over an engine.
 type Server struct {
 	flightsql.BaseServer
-	eng *engine.Engine
-	log *slog.Logger
-	ttl time.Duration
+	eng  *engine.Engine
+	log  *slog.Logger
+	ttl  time.Duration
+	opts Options
 
 	mu       sync.Mutex
 	stmts    map[string]*statement
@@ -78,11 +89,17 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	if opts.Alloc == nil {
 		opts.Alloc = memory.DefaultAllocator
 	}
+	if opts.QueryTimeout == 0 {
+		opts.QueryTimeout = 10 * time.Minute
+	}
+	if opts.MaxSQLBytes <= 0 {
+		opts.MaxSQLBytes = 1 << 20
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{eng: eng, log: log, ttl: opts.TicketTTL,
+	s := &Server{eng: eng, log: log, ttl: opts.TicketTTL, opts: opts,
 		stmts: map[string]*statement{}, prepared: map[string]*prepared{}, runs: map[*run]struct{}{}}
 	s.Alloc = opts.Alloc
 	for id, v := range sqlInfo(opts.Version) {
@@ -147,6 +164,14 @@ func (s *Server) register(sql string, args []any) ([]byte, error) {
 }
 
 func (s *Server) describe(ctx context.Context, sql string) (*engine.Statement, error) {
+	if len(sql) > s.opts.MaxSQLBytes {
+		return nil, fmt.Errorf("%w: the statement has %d bytes, the limit is %d", ErrTooLarge, len(sql), s.opts.MaxSQLBytes)
+	}
+	if s.opts.QueryTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.QueryTimeout)
+		defer cancel()
+	}
 	info, err := s.eng.Describe(ctx, sql)
 	if err != nil {
 		return nil, err
@@ -207,7 +232,12 @@ func (s *Server) DoGetStatement(ctx context.Context, tkt flightsql.StatementQuer
 // stream runs sql and streams it on a channel, registering the run so that
 // CancelFlightInfo and shutdown can stop it. st may be nil.
 func (s *Server) stream(ctx context.Context, st *statement, sql string, args []any) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	ctx, cancel := context.WithCancel(ctx)
+	var cancel context.CancelFunc
+	if s.opts.QueryTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, s.opts.QueryTimeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
 	r := &run{cancel: cancel}
 	s.mu.Lock()
 	s.runs[r] = struct{}{}
@@ -230,7 +260,7 @@ func (s *Server) stream(ctx context.Context, st *statement, sql string, args []a
 		return nil, nil, s.fail("DoGet", err)
 	}
 	ch := make(chan flight.StreamChunk, 1)
-	go pump(ctx, rows, ch, done)
+	go pump(ctx, rows, ch, done, s.opts.MaxResultRows, s.opts.MaxResultBytes)
 	return rows.Schema(), ch, nil
 }
 
@@ -239,7 +269,7 @@ func (s *Server) stream(ctx context.Context, st *statement, sql string, args []a
 // (CancelFlightInfo, shutdown) ends the stream with a Canceled error rather
 // than a clean end the client would take for the whole result. The router
 // drains ch to its end, so the last send cannot block forever.
-func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, done func()) {
+func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, done func(), maxRows, maxBytes int64) {
 	defer close(ch)
 	defer done()
 	defer rows.Release()
@@ -248,8 +278,16 @@ func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, 
 			ch <- flight.StreamChunk{Err: status.Errorf(codes.Internal, "panic while streaming: %v", p)}
 		}
 	}()
+	var nrows, nbytes int64
 	for rows.Next() {
 		rec := rows.RecordBatch()
+		nrows += rec.NumRows()
+		nbytes += int64(recordBytes(rec))
+		if (maxRows > 0 && nrows > maxRows) || (maxBytes > 0 && nbytes > maxBytes) {
+			ch <- flight.StreamChunk{Err: status.Errorf(codes.ResourceExhausted,
+				"result too large: the limits are %d rows and %d bytes (0: none)", maxRows, maxBytes)}
+			return
+		}
 		rec.Retain() // the router releases what it sends
 		select {
 		case ch <- flight.StreamChunk{Data: rec}:
@@ -262,6 +300,18 @@ func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, 
 	if err := rows.Err(); err != nil {
 		ch <- flight.StreamChunk{Err: toStatus(err)}
 	}
+}
+
+func recordBytes(rec arrow.RecordBatch) int {
+	n := 0
+	for _, col := range rec.Columns() {
+		for _, b := range col.Data().Buffers() {
+			if b != nil {
+				n += b.Len()
+			}
+		}
+	}
+	return n
 }
 
 // CancelFlightInfo cancels the queries of a FlightInfo's tickets and

@@ -1,0 +1,120 @@
+package flightsql
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Tokens maps bearer tokens to the names of their holders.
+type Tokens map[string]string
+
+// ErrTokens is wrapped by errors reading tokens.
+var ErrTokens = errors.New("tokens")
+
+// ParseTokens reads "name:token" entries separated by newlines or commas;
+// blank lines and lines starting with # are skipped.
+func ParseTokens(text string) (Tokens, error) {
+	t := Tokens{}
+	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(text, ",", "\n")))
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, tok, ok := strings.Cut(line, ":")
+		name, tok = strings.TrimSpace(name), strings.TrimSpace(tok)
+		if !ok || name == "" || len(tok) < 16 {
+			// The token itself is never echoed.
+			return nil, fmt.Errorf("%w: entry %d: want name:token with a token of 16 characters or more", ErrTokens, n)
+		}
+		t[tok] = name
+	}
+	if len(t) == 0 {
+		return nil, fmt.Errorf("%w: no token", ErrTokens)
+	}
+	return t, nil
+}
+
+// LoadTokens reads a tokens file (see ParseTokens).
+func LoadTokens(path string) (Tokens, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTokens, err)
+	}
+	t, err := ParseTokens(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
+
+// lookup finds a token in constant time per entry.
+func (t Tokens) lookup(token string) (string, bool) {
+	name, found := "", false
+	for tok, n := range t {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(token)) == 1 {
+			name, found = n, true
+		}
+	}
+	return name, found
+}
+
+// Validate implements flight.BasicAuthValidator: the basic-auth handshake
+// takes a holder's name and token and answers with the token as bearer.
+func (t Tokens) Validate(user, password string) (string, error) {
+	if name, ok := t.lookup(password); ok && subtle.ConstantTimeCompare([]byte(name), []byte(user)) == 1 {
+		return password, nil
+	}
+	return "", status.Error(codes.Unauthenticated, "unknown user or token")
+}
+
+// IsValid implements flight.BasicAuthValidator.
+func (t Tokens) IsValid(bearer string) (any, error) {
+	if name, ok := t.lookup(bearer); ok {
+		return name, nil
+	}
+	return nil, status.Error(codes.Unauthenticated, "invalid token")
+}
+
+var _ flight.BasicAuthValidator = Tokens(nil)
+
+// Middleware is the authentication middleware for tokens: every call but
+// the handshake needs "authorization: Bearer <token>".
+func (t Tokens) Middleware() flight.ServerMiddleware {
+	return flight.CreateServerBasicAuthMiddleware(t)
+}
+
+// TLSConfig builds a server TLS configuration from a certificate and key,
+// and, with a client CA, requires client certificates (mTLS).
+func TLSConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCAFile != "" {
+		pem, err := os.ReadFile(clientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls client CA %s: no certificate", clientCAFile)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
