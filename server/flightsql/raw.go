@@ -78,8 +78,14 @@ func (w *rawService) GetSchema(ctx context.Context, d *flight.FlightDescriptor) 
 	return w.FlightServer.GetSchema(ctx, fd)
 }
 
-// DoGet accepts a ticket that is SQL text.
+// DoGet accepts a ticket that is SQL text, and bounds the whole stream by
+// the query timeout, even when the client stops reading.
 func (w *rawService) DoGet(t *flight.Ticket, stream flight.FlightService_DoGetServer) error {
+	if d := w.srv.opts.QueryTimeout; d > 0 {
+		ctx, cancel := context.WithTimeout(stream.Context(), d)
+		defer cancel()
+		stream = &boundedStream{FlightService_DoGetServer: stream, ctx: ctx}
+	}
 	if isFlightSQL(t.GetTicket()) {
 		return w.FlightServer.DoGet(t, stream)
 	}
@@ -92,4 +98,31 @@ func (w *rawService) DoGet(t *flight.Ticket, stream flight.FlightService_DoGetSe
 		return toStatus(err)
 	}
 	return w.FlightServer.DoGet(&flight.Ticket{Ticket: tkt}, stream)
+}
+
+// boundedStream gives a DoGet stream a deadline that also covers sending: a
+// client that stops reading blocks a send in gRPC's flow control forever,
+// so each send runs aside and is abandoned when the deadline passes; the
+// handler then returns, gRPC ends the stream, and the abandoned send fails.
+type boundedStream struct {
+	flight.FlightService_DoGetServer
+	ctx    context.Context
+	failed error
+}
+
+func (b *boundedStream) Context() context.Context { return b.ctx }
+
+func (b *boundedStream) Send(d *flight.FlightData) error {
+	if b.failed != nil {
+		return b.failed
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.FlightService_DoGetServer.Send(d) }()
+	select {
+	case err := <-done:
+		return err
+	case <-b.ctx.Done():
+		b.failed = status.Error(codes.DeadlineExceeded, "query timed out while the client was not reading")
+		return b.failed
+	}
 }

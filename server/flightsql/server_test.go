@@ -53,22 +53,32 @@ type env struct {
 // allocator that must be back to zero once the server has stopped.
 func start(t *testing.T, opts engine.Options) *env {
 	t.Helper()
-	cat, err := catalog.Open(context.Background(), catalog.Options{Data: []string{sample()}, CacheDir: t.TempDir()})
+	return startWith(t, []string{sample()}, opts, flightsql.Options{}, flightsql.ServeOptions{}, grpc.WithTransportCredentials(insecure.NewCredentials()))
+}
+
+func startWith(t *testing.T, data []string, opts engine.Options, so flightsql.Options, serve flightsql.ServeOptions, dial ...grpc.DialOption) *env {
+	t.Helper()
+	cache := t.TempDir()
+	cat, err := catalog.Open(context.Background(), catalog.Options{Data: data, CacheDir: cache})
 	require.NoError(t, err)
+	opts.AllowedDirs = append(opts.AllowedDirs, cache)
 	eng, err := engine.Open(context.Background(), cat, opts)
 	require.NoError(t, err)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	srv, err := flightsql.New(eng, flightsql.Options{Alloc: mem, Version: "test"})
+	so.Alloc, so.Version = mem, "test"
+	srv, err := flightsql.New(eng, so)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
+	serve.Addr, serve.Grace = "127.0.0.1:0", time.Second
+	serve.Ready = func(a net.Addr) { ready <- a }
 	go func() {
-		done <- flightsql.Serve(ctx, srv, flightsql.ServeOptions{Addr: "127.0.0.1:0", Grace: time.Second, Ready: func(a net.Addr) { ready <- a }})
+		done <- flightsql.Serve(ctx, srv, serve)
 	}()
 	addr := (<-ready).String()
-	cl, err := fsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cl, err := fsql.NewClient(addr, nil, nil, dial...)
 	require.NoError(t, err)
 	cl.Alloc = mem
 
