@@ -39,8 +39,7 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 		return nil, err
 	}
 	defer e.release(c)
-	stop := context.AfterFunc(ctx, func() { mapping.Interrupt(c.c) })
-	defer stop()
+	defer interruptOnDone(ctx, c)()
 	stmt, err := prepare(c, sql)
 	if err != nil {
 		return nil, err

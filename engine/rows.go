@@ -31,7 +31,7 @@ type Rows struct {
 	hasRes bool
 	opts   mapping.ArrowOptions
 	schema *arrow.Schema
-	stop   func() bool
+	stop   func()
 
 	plan   *Plan
 	prefix arrow.RecordBatch // EXPLAIN: qry's own rows, sent first
@@ -65,7 +65,7 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	}
 	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
-	r.stop = context.AfterFunc(ctx, func() { mapping.Interrupt(c.c) })
+	r.stop = interruptOnDone(ctx, c)
 	if err := r.start(explain+plan.SQL, args); err != nil {
 		r.close()
 		if ctx.Err() != nil {
@@ -453,4 +453,21 @@ func (e *Engine) gate(stmt mapping.PreparedStatement) error {
 		return nil
 	}
 	return fmt.Errorf("%w: only SELECT, EXPLAIN, DESCRIBE and SHOW are accepted", ErrForbidden)
+}
+
+// interruptOnDone interrupts the connection's query when ctx ends. The
+// returned stop must be called before the connection goes back to the pool:
+// it waits for an interrupt already under way, which would otherwise hit the
+// connection's next query.
+func interruptOnDone(ctx context.Context, c *conn) func() {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		mapping.Interrupt(c.c)
+		close(fired)
+	})
+	return func() {
+		if !stop() {
+			<-fired
+		}
+	}
 }

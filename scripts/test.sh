@@ -25,7 +25,7 @@ step "go test"
 go test -count=1 -timeout 15m ./...
 
 step "fuzz (short)"
-for target in ./connectors/geojson:FuzzParse ./sql:FuzzAnalyze; do
+for target in ./connectors/geojson:FuzzParse ./sql:FuzzAnalyze ./connectors/csv:FuzzInspect; do
   go test "${target%%:*}" -run '^$' -fuzz "^${target##*:}\$" -fuzztime 10s
 done
 

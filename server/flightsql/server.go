@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -114,6 +115,18 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 // where a command or ticket is SQL text and a path names a table.
 func (s *Server) Service() flight.FlightServer {
 	return &rawService{FlightServer: flightsql.NewFlightServerWithAllocator(s, s.Alloc), srv: s}
+}
+
+// redeemedTTL is how long a ticket stays valid once read to its end (it may
+// be read again, but a busy server must not keep every ticket for TicketTTL).
+const redeemedTTL = 5 * time.Second
+
+// Sweep drops expired tickets and prepared statements now (it also happens
+// as new ones are made).
+func (s *Server) Sweep() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep(time.Now())
 }
 
 // Running is the number of queries streaming now.
@@ -251,6 +264,9 @@ func (s *Server) stream(ctx context.Context, st *statement, sql string, args []a
 		delete(s.runs, r)
 		if st != nil {
 			delete(st.runs, r)
+			if soon := time.Now().Add(redeemedTTL); soon.Before(st.expires) {
+				st.expires = soon
+			}
 		}
 		s.mu.Unlock()
 	}
@@ -293,7 +309,11 @@ func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, 
 		case ch <- flight.StreamChunk{Data: rec}:
 		case <-ctx.Done():
 			rec.Release()
-			ch <- flight.StreamChunk{Err: toStatus(engine.ErrCanceled)}
+			err := engine.ErrCanceled
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				err = engine.ErrTimeout
+			}
+			ch <- flight.StreamChunk{Err: toStatus(err)}
 			return
 		}
 	}
