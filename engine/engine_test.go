@@ -241,3 +241,20 @@ func TestWatchSeesNewFiles(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A query whose context ends as it finishes must not interrupt the next
+// query on the same connection.
+func TestCancelDoesNotLeakIntoNextQuery(t *testing.T) {
+	dir, _ := dataset(t)
+	e := openEngine(t, dir, engine.Options{MaxConns: 1})
+	for i := 0; i < 300; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		rows, err := e.Query(ctx, "SELECT * FROM range(100000)")
+		require.NoError(t, err)
+		rows.Next()
+		go cancel()
+		rows.Release()
+		require.Equal(t, [][]string{{"1"}}, query(t, e, "SELECT 1"), "iteration %d", i)
+		cancel()
+	}
+}
