@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,7 +118,7 @@ func (t *Table) Scan(files []*File) (string, error) {
 	spec := connectors.ScanSpec{Options: t.Options, Uniform: true}
 	for _, f := range files {
 		spec.Files = append(spec.Files, f.Path)
-		spec.Uniform = spec.Uniform && sameColumns(f.Columns, files[0].Columns)
+		spec.Uniform = spec.Uniform && slices.Equal(f.Columns, files[0].Columns)
 	}
 	for _, c := range t.Columns {
 		cc := connectors.Column{Name: c.Name, Type: c.Type}
@@ -529,7 +531,7 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 		if t.Options == nil {
 			t.Options = map[string]string{}
 		} else {
-			t.Options = copyMap(t.Options)
+			t.Options = maps.Clone(t.Options)
 		}
 		var spec []string
 		for _, col := range d.columns {
@@ -545,7 +547,7 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 	}
 	key := statsKey(d, format)
 	known := map[string]*File{}
-	if prev != nil && prev.Format == format && sameOptions(prev.Options, t.Options) {
+	if prev != nil && prev.Format == format && maps.Equal(prev.Options, t.Options) {
 		for _, f := range prev.Files {
 			known[f.Path] = f
 		}
@@ -560,7 +562,7 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 		switch {
 		case fd.partError != nil:
 			errs[i] = fd.partError
-		case !equalKeys(fd.partKeys, keys):
+		case !slices.Equal(fd.partKeys, keys):
 			errs[i] = fmt.Errorf("%s: partition keys %s differ from the table's %s", fd.path, keyList(fd.partKeys), keyList(keys))
 		default:
 			if f, ok := known[fd.path]; ok && f.Size == fd.size && f.ModTime.Equal(fd.mtime) {
@@ -730,53 +732,9 @@ func partitionType(files []*File, key string, _ int) string {
 	return "VARCHAR"
 }
 
-func equalKeys(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func keyList(k []string) string {
 	if len(k) == 0 {
 		return "(none)"
 	}
 	return strings.Join(k, "/")
-}
-
-func copyMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func sameOptions(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func sameColumns(a, b []connectors.Column) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

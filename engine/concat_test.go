@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,20 +21,8 @@ func TestJoinedBatchesKeepEveryValue(t *testing.T) {
 	want, got := ref(q), query(t, e, q)
 	require.Equal(t, len(want), len(got))
 	for i := range want {
-		if !slicesEqual(want[i], got[i]) {
+		if !slices.Equal(want[i], got[i]) {
 			t.Fatalf("row %d: want %q, got %q", i, want[i], got[i])
 		}
 	}
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -218,23 +218,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
-	cmd := exec.Command(qryBin, "serve", "--cache-dir", t.TempDir(), "--data", sampleDir(t), "--listen", "127.0.0.1:0")
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	sc := bufio.NewScanner(stderr)
-	var addr string
-	for sc.Scan() {
-		if _, after, ok := strings.Cut(sc.Text(), "on grpc://"); ok {
-			addr, _, _ = strings.Cut(after, " ")
-			break
-		}
-	}
-	require.NotEmpty(t, addr, "qry serve announced its address")
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	cmd, addr := startServe(t)
 
 	c, err := client.Dial(context.Background(), "grpc://"+addr, client.Options{})
 	require.NoError(t, err)
@@ -254,4 +238,29 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatal("qry serve did not stop after SIGTERM")
 	}
+}
+
+// startServe runs qry serve on the sample data on a free port and returns
+// it with its address, once it announced it.
+func startServe(t *testing.T) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(qryBin, "serve", "--cache-dir", t.TempDir(), "--data", sampleDir(t), "--listen", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	var addr string
+	for sc.Scan() {
+		if _, after, ok := strings.Cut(sc.Text(), "on grpc://"); ok {
+			addr, _, _ = strings.Cut(after, " ")
+			break
+		}
+	}
+	require.NotEmpty(t, addr, "qry serve announced its address")
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	return cmd, addr
 }

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
@@ -176,24 +175,7 @@ func TestShellHistoryKeptAcrossRestarts(t *testing.T) {
 }
 
 func TestShellOnServer(t *testing.T) {
-	srv := exec.Command(qryBin, "serve", "--cache-dir", t.TempDir(), "--data", sampleDir(t), "--listen", "127.0.0.1:0")
-	stderr, err := srv.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, srv.Start())
-	t.Cleanup(func() { _ = srv.Process.Kill(); _, _ = srv.Process.Wait() })
-	sc := bufio.NewScanner(stderr)
-	var addr string
-	for sc.Scan() {
-		if _, after, ok := strings.Cut(sc.Text(), "on grpc://"); ok {
-			addr, _, _ = strings.Cut(after, " ")
-			break
-		}
-	}
-	require.NotEmpty(t, addr)
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	_, addr := startServe(t)
 	db := fixture.DB(t)
 	want := fixture.Rows(t, db, "SELECT round(max(temp_c), 1) FROM read_csv('"+filepath.Join(sampleDir(t), "weather.csv")+"')")[0][0]
 
