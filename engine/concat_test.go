@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -25,4 +26,20 @@ func TestJoinedBatchesKeepEveryValue(t *testing.T) {
 			t.Fatalf("row %d: want %q, got %q", i, want[i], got[i])
 		}
 	}
+}
+
+// An error DuckDB meets after some chunks of a batch were fetched must not
+// be lost in the join: the stream ends with it, never as a complete result.
+func TestErrorAfterSomeChunksSurfaces(t *testing.T) {
+	dir, _ := dataset(t)
+	// One thread: DuckDB produces chunks only as they are fetched, so the
+	// error comes after the first chunks of the batch being joined.
+	e := openEngine(t, dir, engine.Options{BatchRows: 1 << 20, Threads: 1})
+	rows, err := e.Query(context.Background(), "SELECT CASE WHEN i < 500000 THEN i ELSE error('boom at ' || i) END FROM range(2000000) r(i)")
+	require.NoError(t, err)
+	defer rows.Release()
+	for rows.Next() {
+	}
+	require.Error(t, rows.Err())
+	require.Contains(t, rows.Err().Error(), "boom")
 }

@@ -243,10 +243,14 @@ func (r *Rows) Next() bool {
 	case 1:
 		r.cur = parts[0]
 	default:
-		r.cur, r.err = concat(r.schema, parts, n, r.e.mem)
-		if r.err != nil {
+		// Keep an error fetch() met after the first chunks: it surfaces
+		// at the next call.
+		cur, err := concat(r.schema, parts, n, r.e.mem)
+		if err != nil {
+			r.err = err
 			return false
 		}
+		r.cur = cur
 	}
 	r.rows.Add(n)
 	return true
@@ -260,12 +264,13 @@ func (r *Rows) fetch() (arrow.RecordBatch, bool) {
 	}
 	chunk := mapping.FetchChunk(r.res)
 	if chunk.Ptr == nil {
-		if msg := mapping.ResultError(&r.res); msg != "" {
-			if r.ctx.Err() != nil {
-				r.err = ctxErr(r.ctx)
-			} else {
-				r.err = newQueryError(msg)
-			}
+		switch msg := mapping.ResultError(&r.res); {
+		case r.ctx.Err() != nil:
+			// Interrupted: DuckDB may end the result without an error
+			// message, which must not read as a complete result.
+			r.err = ctxErr(r.ctx)
+		case msg != "":
+			r.err = newQueryError(msg)
 		}
 		r.done = true
 		return nil, false
