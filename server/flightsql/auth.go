@@ -9,20 +9,29 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// Tokens maps bearer tokens to the names of their holders.
-type Tokens map[string]string
+// Tokens maps bearer tokens to their holders.
+type Tokens map[string]Holder
+
+// Holder is who a token belongs to, and until when it is good (zero: no
+// end).
+type Holder struct {
+	Name    string
+	Expires time.Time
+}
 
 // ErrTokens is wrapped by errors reading tokens.
 var ErrTokens = errors.New("tokens")
 
-// ParseTokens reads "name:token" entries separated by newlines or commas;
-// blank lines and lines starting with # are skipped.
+// ParseTokens reads "name:token" or "name:token:YYYY-MM-DD" (good until the
+// end of that day, UTC) entries separated by newlines or commas; blank lines
+// and lines starting with # are skipped.
 func ParseTokens(text string) (Tokens, error) {
 	t := Tokens{}
 	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(text, ",", "\n")))
@@ -33,13 +42,24 @@ func ParseTokens(text string) (Tokens, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		name, tok, ok := strings.Cut(line, ":")
-		name, tok = strings.TrimSpace(name), strings.TrimSpace(tok)
-		if !ok || name == "" || len(tok) < 16 {
+		parts := strings.Split(line, ":")
+		if len(parts) < 2 || len(parts) > 3 {
+			return nil, fmt.Errorf("%w: entry %d: want name:token or name:token:YYYY-MM-DD", ErrTokens, n)
+		}
+		name, tok := strings.TrimSpace(parts[0]), strings.TrimSpace(parts[1])
+		if name == "" || len(tok) < 16 {
 			// The token itself is never echoed.
 			return nil, fmt.Errorf("%w: entry %d: want name:token with a token of 16 characters or more", ErrTokens, n)
 		}
-		t[tok] = name
+		h := Holder{Name: name}
+		if len(parts) == 3 {
+			day, err := time.Parse(time.DateOnly, strings.TrimSpace(parts[2]))
+			if err != nil {
+				return nil, fmt.Errorf("%w: entry %d: expiry %q is not YYYY-MM-DD", ErrTokens, n, strings.TrimSpace(parts[2]))
+			}
+			h.Expires = day.AddDate(0, 0, 1)
+		}
+		t[tok] = h
 	}
 	if len(t) == 0 {
 		return nil, fmt.Errorf("%w: no token", ErrTokens)
@@ -60,12 +80,13 @@ func LoadTokens(path string) (Tokens, error) {
 	return t, nil
 }
 
-// lookup finds a token in constant time per entry.
+// lookup finds a token that has not expired, in constant time per entry.
 func (t Tokens) lookup(token string) (string, bool) {
 	name, found := "", false
-	for tok, n := range t {
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(token)) == 1 {
-			name, found = n, true
+	now := time.Now()
+	for tok, h := range t {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(token)) == 1 && (h.Expires.IsZero() || now.Before(h.Expires)) {
+			name, found = h.Name, true
 		}
 	}
 	return name, found

@@ -101,6 +101,7 @@ func TestHostileStatements(t *testing.T) {
 		{"deeply nested", "SELECT " + deep, []codes.Code{codes.InvalidArgument, codes.ResourceExhausted}},
 		{"long chain", "SELECT " + strings.Repeat("1+", 100000) + "1", []codes.Code{codes.InvalidArgument, codes.ResourceExhausted}},
 		{"memory bomb", "SELECT list(i) FROM range(1000000000) r(i)", []codes.Code{codes.ResourceExhausted, codes.DeadlineExceeded, codes.InvalidArgument}},
+		{"cartesian join", "SELECT a.i, b.i FROM range(200000) a(i), range(200000) b(i) ORDER BY a.i * b.i DESC", []codes.Code{codes.ResourceExhausted, codes.DeadlineExceeded}},
 		{"sort bomb", "SELECT i, repeat('x', 50) FROM range(200000000) a(i) ORDER BY i % 997, i DESC", []codes.Code{codes.ResourceExhausted, codes.DeadlineExceeded, codes.InvalidArgument}},
 		{"runs forever", "SELECT count(*) FROM range(1000000000000) a(i) WHERE i % 7 = 3", []codes.Code{codes.DeadlineExceeded}},
 	} {
@@ -168,7 +169,8 @@ func TestResultSizeLimit(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
-	tokens, err := flightsql.ParseTokens("alice:" + strings.Repeat("a", 24) + ", bob:" + strings.Repeat("b", 24))
+	tokens, err := flightsql.ParseTokens("alice:" + strings.Repeat("a", 24) + ", bob:" + strings.Repeat("b", 24) +
+		"\n# an expired one\ncarol:" + strings.Repeat("c", 24) + ":2020-01-31")
 	require.NoError(t, err)
 	e := startWith(t, []string{hostileData(t)}, engine.Options{Sandbox: true}, flightsql.Options{},
 		flightsql.ServeOptions{Middleware: []flight.ServerMiddleware{tokens.Middleware()}},
@@ -179,10 +181,12 @@ func TestTokens(t *testing.T) {
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "%v", err)
 	_, err = e.client.GetTables(ctx, &fsql.GetTablesOpts{})
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "%v", err)
-	// A wrong token.
-	bad := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+strings.Repeat("c", 24))
-	_, err = e.client.Execute(bad, "SELECT 1")
-	require.Equal(t, codes.Unauthenticated, status.Code(err), "%v", err)
+	// A wrong token, and an expired one.
+	for _, tok := range []string{strings.Repeat("d", 24), strings.Repeat("c", 24)} {
+		bad := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+		_, err = e.client.Execute(bad, "SELECT 1")
+		require.Equal(t, codes.Unauthenticated, status.Code(err), "%v", err)
+	}
 	// A right token.
 	good := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+strings.Repeat("b", 24))
 	require.NoError(t, e.runSQL(good, "SELECT count(*) FROM t"))
