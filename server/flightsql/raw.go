@@ -3,6 +3,7 @@ package flightsql
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
@@ -122,7 +123,16 @@ func (b *boundedStream) Send(d *flight.FlightData) error {
 	case err := <-done:
 		return err
 	case <-b.ctx.Done():
-		b.failed = status.Error(codes.DeadlineExceeded, "query timed out while the client was not reading")
-		return b.failed
 	}
+	// gRPC encodes the message into its own buffer before it waits for
+	// flow control; until then the writer's buffers are still being read
+	// and must not be reused. Give a send in progress a moment to finish
+	// or to reach that wait, then abandon it.
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Second):
+	}
+	b.failed = status.Error(codes.DeadlineExceeded, "query timed out while the client was not reading")
+	return b.failed
 }
