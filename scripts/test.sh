@@ -24,6 +24,9 @@ go vet ./...
 step "go test"
 go test -count=1 -timeout 15m ./...
 
+step "race detector (engine, server, shell)"
+go test -race -count=1 -timeout 15m ./engine ./server/... ./shell
+
 step "fuzz (short)"
 for target in ./connectors/geojson:FuzzParse ./sql:FuzzAnalyze ./connectors/csv:FuzzInspect; do
   go test "${target%%:*}" -run '^$' -fuzz "^${target##*:}\$" -fuzztime 10s
