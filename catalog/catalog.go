@@ -193,6 +193,22 @@ type Catalog struct {
 	exts  map[string]string // extension -> format
 	mu    sync.Mutex        // serializes refreshes
 	snap  atomic.Pointer[Snapshot]
+	last  atomic.Pointer[RefreshStats]
+}
+
+// RefreshStats describe the last refresh.
+type RefreshStats struct {
+	At   time.Time     // when it ended
+	Took time.Duration // how long it took
+	Err  error         // nil if it succeeded
+}
+
+// LastRefresh describes the last refresh (zero before the first ends).
+func (c *Catalog) LastRefresh() RefreshStats {
+	if r := c.last.Load(); r != nil {
+		return *r
+	}
+	return RefreshStats{}
 }
 
 // Open indexes every table and returns the catalog. A missing data directory
@@ -346,9 +362,13 @@ func (c *Catalog) discoverDefs() ([]tableDef, []Problem, error) {
 // Refresh re-lists every table's files, inspects new or changed files, reuses
 // what it knew of unchanged ones, and publishes a new snapshot if anything
 // changed.
-func (c *Catalog) Refresh(ctx context.Context) error {
+func (c *Catalog) Refresh(ctx context.Context) (err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	start := time.Now()
+	defer func() {
+		c.last.Store(&RefreshStats{At: time.Now(), Took: time.Since(start), Err: err})
+	}()
 	old := c.snap.Load()
 	defs, problems, err := c.discoverDefs()
 	if err != nil {

@@ -57,17 +57,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	base := filepath.Dir(path)
-	for i := range cfg.Tables {
-		if !filepath.IsAbs(cfg.Tables[i].Path) {
-			cfg.Tables[i].Path = filepath.Join(base, cfg.Tables[i].Path)
-		}
-	}
-	for i := range cfg.Data {
-		if !filepath.IsAbs(cfg.Data[i]) {
-			cfg.Data[i] = filepath.Join(base, cfg.Data[i])
-		}
-	}
+	cfg.Resolve(filepath.Dir(path))
 	return cfg, nil
 }
 
@@ -80,32 +70,74 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if errs := cfg.Check(); len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, errs[0])
+	}
+	return &cfg, nil
+}
+
+// ConfigError is a problem with one table's declaration.
+type ConfigError struct {
+	Index int    // in Tables
+	Key   string // the key at fault, "" for the whole entry
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("tables[%d]: %s", e.Index, e.Msg)
+	}
+	return fmt.Sprintf("tables[%d].%s: %s", e.Index, e.Key, e.Msg)
+}
+
+// Check returns every problem of the table declarations (as *ConfigError).
+func (c *Config) Check() []error {
+	var errs []error
+	bad := func(i int, key, format string, args ...any) {
+		errs = append(errs, &ConfigError{Index: i, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
 	seen := map[string]bool{}
-	for i, t := range cfg.Tables {
+	for i, t := range c.Tables {
 		switch {
 		case t.Name == "":
-			return nil, fmt.Errorf("%w: tables[%d]: name is missing", ErrConfig, i)
-		case t.Path == "":
-			return nil, fmt.Errorf("%w: table %s: path is missing", ErrConfig, t.Name)
+			bad(i, "", "name is missing")
 		case seen[strings.ToLower(t.Name)]:
-			return nil, fmt.Errorf("%w: table %s is declared twice", ErrConfig, t.Name)
+			bad(i, "name", "table %s is declared twice", t.Name)
 		}
 		seen[strings.ToLower(t.Name)] = true
+		if t.Path == "" {
+			bad(i, "", "path is missing")
+		}
 		switch t.Format {
 		case "", "parquet", "csv", "geojson":
 		default:
-			return nil, fmt.Errorf("%w: table %s: format %q is not parquet, csv or geojson", ErrConfig, t.Name, t.Format)
+			bad(i, "format", "%q is not parquet, csv or geojson", t.Format)
 		}
 		switch t.Partitioning {
 		case "", "hive", "none":
 		default:
-			return nil, fmt.Errorf("%w: table %s: partitioning %q is not hive or none", ErrConfig, t.Name, t.Partitioning)
+			bad(i, "partitioning", "%q is not hive or none", t.Partitioning)
 		}
-		for _, c := range t.Columns {
-			if c.Name == "" || c.Type == "" {
-				return nil, fmt.Errorf("%w: table %s: a column needs name and type", ErrConfig, t.Name)
+		for _, col := range t.Columns {
+			if col.Name == "" || col.Type == "" {
+				bad(i, "columns", "a column needs name and type")
 			}
 		}
 	}
-	return &cfg, nil
+	return errs
+}
+
+// Resolve makes relative table and data paths relative to dir (the
+// directory of the file that declared them).
+func (c *Config) Resolve(dir string) {
+	for i := range c.Tables {
+		if !filepath.IsAbs(c.Tables[i].Path) {
+			c.Tables[i].Path = filepath.Join(dir, c.Tables[i].Path)
+		}
+	}
+	for i := range c.Data {
+		if !filepath.IsAbs(c.Data[i]) {
+			c.Data[i] = filepath.Join(dir, c.Data[i])
+		}
+	}
 }

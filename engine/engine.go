@@ -60,6 +60,14 @@ type Options struct {
 	// AllowedDirs are directories DuckDB may read in a sandbox besides the
 	// catalog's roots (the GeoJSON cache).
 	AllowedDirs []string
+	// MaxResultRows and MaxResultBytes bound one result (bytes of Arrow
+	// buffers): past them the stream ends with ErrResultTooLarge. 0 means
+	// no bound.
+	MaxResultRows  int64
+	MaxResultBytes int64
+	// OnQueryDone, if set, receives each query's stats when it is over
+	// (for the query log and metrics). It must not block.
+	OnQueryDone func(QueryStats)
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -230,6 +238,13 @@ func (e *Engine) acquire(ctx context.Context) (*conn, error) {
 // Waiting is the number of queries waiting for a connection.
 func (e *Engine) Waiting() int { return int(e.waiting.Load()) }
 
+// Running is the number of queries holding a connection (running or
+// streaming).
+func (e *Engine) Running() int { return len(e.all) - len(e.pool) }
+
+// MaxConns is the number of queries that may run at once.
+func (e *Engine) MaxConns() int { return len(e.all) }
+
 // lockDown confines DuckDB: reads only under the catalog's roots and the
 // given directories, no other file system access, no extension loading,
 // configuration locked. The order matters: allowed_directories must be set
@@ -362,3 +377,6 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// DuckDBVersion is the version of the embedded DuckDB library.
+func DuckDBVersion() string { return mapping.LibraryVersion() }

@@ -107,3 +107,7 @@ var ErrBusy = errors.New("server busy: too many queries queued")
 
 // ErrForbidden is wrapped by statements a sandbox refuses.
 var ErrForbidden = sql.ErrForbidden
+
+// ErrResultTooLarge is returned when a result passes Options.MaxResultRows
+// or MaxResultBytes.
+var ErrResultTooLarge = errors.New("result too large")

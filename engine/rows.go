@@ -35,6 +35,8 @@ type Rows struct {
 
 	plan   *Plan
 	prefix arrow.RecordBatch // EXPLAIN: qry's own rows, sent first
+	sql    string
+	began  time.Time
 
 	mu       sync.Mutex
 	refs     int64
@@ -42,6 +44,7 @@ type Rows struct {
 	err      error
 	done     bool
 	rows     atomic.Int64
+	bytes    int64
 	finished bool
 }
 
@@ -50,27 +53,35 @@ var _ array.RecordReader = (*Rows)(nil)
 // Query runs one SQL statement with optional positional parameters ($1 or ?)
 // and returns its result as a stream. The context cancels the query, also
 // while it streams.
+//
+// Each call is reported once to Options.OnQueryDone: at once if it fails,
+// else when the result ends or is released.
 func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
+	start := time.Now()
 	if err := e.syncViews(ctx); err != nil {
+		e.report(ctx, sql, start, nil, 0, 0, err)
 		return nil, err
 	}
 	explain := explainRE.FindString(sql)
 	plan, err := e.plan(ctx, sql[len(explain):])
 	if err != nil {
+		e.report(ctx, sql, start, nil, 0, 0, err)
 		return nil, err
 	}
 	c, err := e.acquire(ctx)
 	if err != nil {
+		e.report(ctx, sql, start, plan, 0, 0, err)
 		return nil, err
 	}
-	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan}
+	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
 	r.stop = interruptOnDone(ctx, c)
 	if err := r.start(explain+plan.SQL, args); err != nil {
-		r.close()
 		if ctx.Err() != nil {
-			return nil, ctxErr(ctx)
+			err = ctxErr(ctx)
 		}
+		r.err = err
+		r.close()
 		return nil, err
 	}
 	if explain != "" {
@@ -253,6 +264,14 @@ func (r *Rows) Next() bool {
 		r.cur = cur
 	}
 	r.rows.Add(n)
+	r.bytes += batchBytes(r.cur)
+	if lim := r.e.opts; (lim.MaxResultRows > 0 && r.rows.Load() > lim.MaxResultRows) ||
+		(lim.MaxResultBytes > 0 && r.bytes > lim.MaxResultBytes) {
+		r.cur.Release()
+		r.cur = nil
+		r.err = fmt.Errorf("%w: the limits are %d rows and %d bytes (0: none)", ErrResultTooLarge, lim.MaxResultRows, lim.MaxResultBytes)
+		return false
+	}
 	return true
 }
 
@@ -369,6 +388,11 @@ func (r *Rows) close() {
 		return
 	}
 	r.finished = true
+	err := r.err
+	if err == nil && !r.done {
+		err = ErrCanceled // released before its end
+	}
+	defer r.e.report(r.ctx, r.sql, r.began, r.plan, r.rows.Load(), r.bytes, err)
 	if r.cur != nil {
 		r.cur.Release()
 		r.cur = nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/client"
+	"github.com/qry-dev/qry/config"
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/render"
 )
@@ -28,12 +29,17 @@ type globals struct {
 	batchRows int
 	engine    engine.Options
 	remote    client.Options
+	file      *config.File // the --config file, once read
+	log       logging
+	// defaultLevel is the log level without --log-level or --verbose.
+	defaultLevel slog.Level
+	logr         *slog.Logger
 }
 
 // clientFlags are the flags of commands that can talk to a server.
 func (g *globals) clientFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&g.remote.Token, "token", os.Getenv("QRY_TOKEN"), "bearer token for the server (default $QRY_TOKEN)")
+	f.StringVar(&g.remote.Token, "token", "", "bearer token for the server (default $QRY_TOKEN)")
 	f.StringVar(&g.remote.CAFile, "tls-ca", "", "CA certificate that signed the server's (grpc+tls://)")
 	f.StringVar(&g.remote.CertFile, "tls-cert", "", "client certificate (mTLS)")
 	f.StringVar(&g.remote.KeyFile, "tls-key", "", "client key (mTLS)")
@@ -53,7 +59,7 @@ func (g *globals) localFlags(cmd *cobra.Command, sandboxDefault bool) {
 }
 
 func newRoot() *cobra.Command {
-	g := &globals{}
+	g := &globals{defaultLevel: slog.LevelError}
 	root := &cobra.Command{
 		Use:   "qry",
 		Short: "Query Parquet, CSV and GeoJSON files in place with SQL",
@@ -70,6 +76,13 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
   qry query --config qry.yaml --format csv -o out.csv "SELECT * FROM trips WHERE fare > 40"`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.configure(cmd); err != nil {
+				return err
+			}
+			_, err := g.log.logger(io.Discard, g.verbose, g.defaultLevel) // check the log flags early
+			return err
+		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
@@ -77,7 +90,9 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 	pf.StringVarP(&g.config, "config", "c", "", "qry.yaml declaring tables")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "directory for derived files (default: the user cache dir)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics (files left out, ...) to stderr")
-	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g), newServeCmd(g), newShellCmd(g))
+	g.log.flags(pf)
+	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g), newServeCmd(g), newShellCmd(g),
+		newConfigCmd(g), newVersionCmd())
 	// Plain qry on a terminal opens the shell.
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -89,23 +104,22 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 	return root
 }
 
+// logger is the process's logger, on stderr, as the log flags say.
 func (g *globals) logger() *slog.Logger {
-	level := slog.LevelError
-	if g.verbose {
-		level = slog.LevelDebug
+	if g.logr == nil {
+		var err error
+		if g.logr, err = g.log.logger(os.Stderr, g.verbose, g.defaultLevel); err != nil {
+			g.logr = slog.New(slog.NewTextHandler(os.Stderr, nil)) // checked in PersistentPreRunE
+		}
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return g.logr
 }
 
 // open builds the catalog and engine from the flags.
 func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
 	opts := catalog.Options{Data: g.data, CacheDir: g.cacheDir, Logger: g.logger()}
-	if g.config != "" {
-		cfg, err := catalog.LoadConfig(g.config)
-		if err != nil {
-			return nil, err
-		}
-		opts.Config = cfg
+	if g.file != nil {
+		opts.Config = g.file.Catalog
 	}
 	if opts.Config == nil && len(opts.Data) == 0 {
 		return nil, usageError{errors.New("no tables: give --data DIR or --config qry.yaml")}

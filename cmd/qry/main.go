@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/qry-dev/qry/config"
 )
 
 func main() {
@@ -15,7 +17,17 @@ func main() {
 	err := newRoot().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "qry: "+oneLine(err))
+		var qe quietError
+		var ce config.Errors
+		switch {
+		case errors.As(err, &qe):
+		case errors.As(err, &ce):
+			for _, e := range ce {
+				fmt.Fprintln(os.Stderr, "qry: "+e.Error())
+			}
+		default:
+			fmt.Fprintln(os.Stderr, "qry: "+oneLine(err))
+		}
 		os.Exit(exitCode(err))
 	}
 }

@@ -1,28 +1,38 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/server/auth"
 	"github.com/qry-dev/qry/server/flightsql"
+	"github.com/qry-dev/qry/server/httpapi"
 )
 
-var version = "dev"
-
 func newServeCmd(g *globals) *cobra.Command {
-	var listen, tokensFile, tlsCert, tlsKey, tlsCA string
+	var listen, httpAddr, tokensFile, tlsCert, tlsKey, tlsCA string
 	var refresh time.Duration
 	var so flightsql.Options
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the catalog over Arrow Flight SQL",
+		Short: "Serve the catalog over Arrow Flight SQL (and HTTP)",
 		Long: `Serve the catalog's tables over Arrow Flight SQL (ADBC, the Flight SQL JDBC
 driver, arrow-go) and plain Arrow Flight (pyarrow.flight: the command or
 ticket is SQL text, a path names a table). Tables are read-only.
+
+With --http, an HTTP listener serves /healthz, /readyz, /metrics
+(Prometheus), POST /v1/query (JSON, NDJSON, CSV or Arrow IPC by Accept)
+and GET /v1/tables, with the same tokens, sandbox and limits as Flight.
 
 Locked down by default: statements may read catalog tables only (SELECT,
 EXPLAIN, DESCRIBE, SHOW; no file paths, COPY, ATTACH, SET or INSTALL),
@@ -30,52 +40,97 @@ DuckDB may touch only the catalog's directories, and each statement has a
 timeout. --tokens requires bearer tokens; --tls-cert/--tls-key serve TLS,
 --tls-client-ca requires client certificates.
 
-On SIGINT or SIGTERM the server stops taking calls, lets running streams
-finish for up to 10 s, then cancels them.`,
+Every flag is also a qry.yaml setting and a QRY_* environment variable
+(--max-queue: QRY_MAX_QUEUE); a flag beats the environment, which beats the
+file. QRY_TOKENS holds tokens themselves, for a Kubernetes Secret.
+
+Each query is logged in one line (JSON unless stderr is a terminal) with
+its duration, rows, files read and pruned, and a hash of its text.
+
+On SIGINT or SIGTERM the server stops taking calls (/readyz fails at once),
+lets running streams finish for up to 10 s, then cancels them.`,
 		Example: `  qry serve --data testdata/sample
-  qry serve --config qry.yaml --listen 0.0.0.0:31337
+  qry serve --config qry.yaml --listen 0.0.0.0:31337 --http 0.0.0.0:8080
 
   # from Python:
   #   import adbc_driver_flightsql.dbapi as fs
   #   conn = fs.connect("grpc://127.0.0.1:31337")
-  #   conn.cursor().execute("SELECT * FROM trips LIMIT 5").fetch_arrow_table()`,
+  #   conn.cursor().execute("SELECT * FROM trips LIMIT 5").fetch_arrow_table()
+  # from a shell:
+  #   curl -H 'Accept: text/csv' --data 'SELECT * FROM zones' http://127.0.0.1:8080/v1/query`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
+			g.defaultLevel = slog.LevelInfo
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			log := g.logger()
 			serve := flightsql.ServeOptions{Addr: listen}
-			scheme := "grpc"
-			var tokens flightsql.Tokens
+			scheme, httpScheme := "grpc", "http"
+			var tokens auth.Tokens
 			var err error
 			switch {
 			case tokensFile != "":
-				tokens, err = flightsql.LoadTokens(tokensFile)
+				tokens, err = auth.LoadTokens(tokensFile)
 			case os.Getenv("QRY_TOKENS") != "":
-				tokens, err = flightsql.ParseTokens(os.Getenv("QRY_TOKENS"))
+				tokens, err = auth.ParseTokens(os.Getenv("QRY_TOKENS"))
 			}
 			if err != nil {
 				return err
 			}
 			if tokens != nil {
-				serve.Middleware = append(serve.Middleware, tokens.Middleware())
+				serve.Middleware = append(serve.Middleware, flightsql.AuthMiddleware(tokens))
 			}
 			if tlsCert != "" || tlsKey != "" {
-				if serve.TLS, err = flightsql.TLSConfig(tlsCert, tlsKey, tlsCA); err != nil {
+				if serve.TLS, err = auth.TLSConfig(tlsCert, tlsKey, tlsCA); err != nil {
 					return err
 				}
-				scheme = "grpc+tls"
+				scheme, httpScheme = "grpc+tls", "https"
 			} else if tlsCA != "" {
 				return usageError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
 			}
+
+			// HTTP first: probes answer while the catalog loads.
+			metrics := httpapi.NewMetrics()
+			web := httpapi.New(httpapi.Options{Tokens: tokens, QueryTimeout: so.QueryTimeout, MaxSQLBytes: so.MaxSQLBytes,
+				Metrics: metrics, Logger: log})
+			errc := make(chan error, 2)
+			running := 0
+			if httpAddr != "" {
+				running++
+				go func() {
+					errc <- httpapi.Serve(ctx, httpAddr, web, serve.TLS, 10*time.Second, func(a net.Addr) {
+						fmt.Fprintf(os.Stderr, "qry: http on %s://%s\n", httpScheme, a)
+					})
+				}()
+			}
+			stopHTTP := func() error {
+				cancel()
+				var first error
+				for ; running > 0; running-- {
+					if err := <-errc; err != nil && first == nil {
+						first = err
+					}
+				}
+				return first
+			}
+
+			g.engine.OnQueryDone = func(st engine.QueryStats) {
+				metrics.Observe(st)
+				logQuery(log, st, g.log.sql)
+			}
 			eng, err := g.open(ctx)
 			if err != nil {
-				return err
+				return errors.Join(err, stopHTTP())
 			}
 			defer closeEngine(eng)
-			so.Version, so.Logger = version, g.logger()
+			so.Version, so.Logger = version, log
 			srv, err := flightsql.New(eng, so)
 			if err != nil {
-				return err
+				return errors.Join(err, stopHTTP())
 			}
+			metrics.WatchEngine(eng)
+			metrics.Gauge("qry_flight_streams", "Flight streams being sent.", func() float64 { return float64(srv.Running()) })
+			web.SetEngine(eng)
 			go eng.Watch(ctx, refresh)
 			serve.Ready = func(a net.Addr) {
 				auth := "no authentication"
@@ -88,22 +143,67 @@ finish for up to 10 s, then cancels them.`,
 				}
 				fmt.Fprintf(os.Stderr, "qry: serving %d tables on %s://%s (%s, %s)\n", len(eng.Catalog().Snapshot().Tables), scheme, a, auth, sandbox)
 			}
-			return flightsql.Serve(ctx, srv, serve)
+			go func() {
+				<-ctx.Done()
+				web.Drain()
+			}()
+			running++
+			go func() { errc <- flightsql.Serve(ctx, srv, serve) }()
+			// Either server failing (a port in use) stops both.
+			select {
+			case err = <-errc:
+				running--
+			case <-ctx.Done():
+			}
+			return errors.Join(err, stopHTTP())
 		},
 	}
 	f := cmd.Flags()
 	g.localFlags(cmd, true)
-	f.StringVar(&tokensFile, "tokens", "", "file of name:token lines; clients must send a bearer token (or basic auth name/token); default $QRY_TOKENS")
-	f.StringVar(&tlsCert, "tls-cert", "", "serve TLS with this certificate")
+	f.StringVar(&tokensFile, "tokens", "", "file of name:token lines; clients must send a bearer token (or basic auth name/token); default $QRY_TOKENS (the tokens themselves)")
+	f.StringVar(&tlsCert, "tls-cert", "", "serve TLS (Flight and HTTP) with this certificate")
 	f.StringVar(&tlsKey, "tls-key", "", "key of --tls-cert")
 	f.StringVar(&tlsCA, "tls-client-ca", "", "require client certificates signed by this CA (mTLS)")
 	f.DurationVar(&so.QueryTimeout, "query-timeout", 10*time.Minute, "longest a statement may run (-1ns: no limit)")
 	f.IntVar(&so.MaxSQLBytes, "max-sql-bytes", 1<<20, "longest statement text accepted")
-	f.Int64Var(&so.MaxResultRows, "max-result-rows", 0, "most rows one result may have (0: no limit)")
-	f.Int64Var(&so.MaxResultBytes, "max-result-bytes", 0, "most bytes one result may have (0: no limit)")
+	f.Int64Var(&g.engine.MaxResultRows, "max-result-rows", 0, "most rows one result may have (0: no limit)")
+	f.Int64Var(&g.engine.MaxResultBytes, "max-result-bytes", 0, "most bytes one result may have (0: no limit)")
 	f.DurationVar(&so.TicketTTL, "ticket-ttl", 10*time.Minute, "how long an unused ticket or an idle prepared statement lives")
-	cmd.Flags().DurationVar(&refresh, "refresh", 10*time.Second, "how often to look for new, changed and removed files (0: never)")
-	cmd.Flags().IntVar(&g.batchRows, "batch-rows", 65536, "rows per Arrow batch sent (DuckDB makes 2,048-row chunks; larger batches travel faster)")
-	cmd.Flags().StringVarP(&listen, "listen", "l", flightsql.DefaultAddr, "HOST:PORT to listen on (port 0 picks a free one)")
+	f.DurationVar(&refresh, "refresh", 10*time.Second, "how often to look for new, changed and removed files (0: never)")
+	f.IntVar(&g.batchRows, "batch-rows", 65536, "rows per Arrow batch sent (DuckDB makes 2,048-row chunks; larger batches travel faster)")
+	f.StringVarP(&listen, "listen", "l", flightsql.DefaultAddr, "HOST:PORT for Flight SQL (port 0 picks a free one)")
+	f.StringVar(&httpAddr, "http", "", "HOST:PORT for HTTP: probes, /metrics, /v1/query, /v1/tables (default: no HTTP)")
 	return cmd
+}
+
+// logQuery writes the query log line: one per query.
+func logQuery(log *slog.Logger, st engine.QueryStats, withSQL bool) {
+	sum := sha256.Sum256([]byte(st.SQL))
+	attrs := []slog.Attr{
+		slog.String("frontend", st.Origin.Frontend),
+		slog.String("status", st.Status()),
+		slog.Float64("duration_ms", float64(st.Duration.Microseconds())/1000),
+		slog.Int64("rows", st.Rows),
+		slog.Int64("bytes", st.Bytes),
+		slog.Int("files", st.Files),
+		slog.Int("files_pruned", st.Files-st.FilesRead),
+		slog.String("sql_hash", hex.EncodeToString(sum[:8])),
+	}
+	if st.Origin.User != "" {
+		attrs = append(attrs, slog.String("user", st.Origin.User))
+	}
+	if st.FromStats {
+		attrs = append(attrs, slog.Bool("from_stats", true))
+	}
+	if withSQL {
+		attrs = append(attrs, slog.String("sql", st.SQL))
+	}
+	level := slog.LevelInfo
+	if st.Err != nil {
+		attrs = append(attrs, slog.String("err", oneLine(st.Err)))
+		if st.Status() == "error" {
+			level = slog.LevelWarn
+		}
+	}
+	log.LogAttrs(context.Background(), level, "query", attrs...)
 }

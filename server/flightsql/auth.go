@@ -1,141 +1,48 @@
 package flightsql
 
 import (
-	"bufio"
-	"crypto/subtle"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"fmt"
-	"os"
-	"strings"
-	"time"
+	"context"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/qry-dev/qry/server/auth"
 )
 
-// Tokens maps bearer tokens to their holders.
-type Tokens map[string]Holder
+// validator lets token holders in through Flight's basic-auth handshake and
+// bearer tokens.
+type validator struct{ tokens auth.Tokens }
 
-// Holder is who a token belongs to, and until when it is good (zero: no
-// end).
-type Holder struct {
-	Name    string
-	Expires time.Time
-}
-
-// ErrTokens is wrapped by errors reading tokens.
-var ErrTokens = errors.New("tokens")
-
-// ParseTokens reads "name:token" or "name:token:YYYY-MM-DD" (good until the
-// end of that day, UTC) entries separated by newlines or commas; blank lines
-// and lines starting with # are skipped.
-func ParseTokens(text string) (Tokens, error) {
-	t := Tokens{}
-	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(text, ",", "\n")))
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		parts := strings.Split(line, ":")
-		if len(parts) < 2 || len(parts) > 3 {
-			return nil, fmt.Errorf("%w: entry %d: want name:token or name:token:YYYY-MM-DD", ErrTokens, n)
-		}
-		name, tok := strings.TrimSpace(parts[0]), strings.TrimSpace(parts[1])
-		if name == "" || len(tok) < 16 {
-			// The token itself is never echoed.
-			return nil, fmt.Errorf("%w: entry %d: want name:token with a token of 16 characters or more", ErrTokens, n)
-		}
-		h := Holder{Name: name}
-		if len(parts) == 3 {
-			day, err := time.Parse(time.DateOnly, strings.TrimSpace(parts[2]))
-			if err != nil {
-				return nil, fmt.Errorf("%w: entry %d: expiry %q is not YYYY-MM-DD", ErrTokens, n, strings.TrimSpace(parts[2]))
-			}
-			h.Expires = day.AddDate(0, 0, 1)
-		}
-		t[tok] = h
-	}
-	if len(t) == 0 {
-		return nil, fmt.Errorf("%w: no token", ErrTokens)
-	}
-	return t, nil
-}
-
-// LoadTokens reads a tokens file (see ParseTokens).
-func LoadTokens(path string) (Tokens, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTokens, err)
-	}
-	t, err := ParseTokens(string(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return t, nil
-}
-
-// lookup finds a token that has not expired, in constant time per entry.
-func (t Tokens) lookup(token string) (string, bool) {
-	name, found := "", false
-	now := time.Now()
-	for tok, h := range t {
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(token)) == 1 && (h.Expires.IsZero() || now.Before(h.Expires)) {
-			name, found = h.Name, true
-		}
-	}
-	return name, found
-}
+var _ flight.BasicAuthValidator = validator{}
 
 // Validate implements flight.BasicAuthValidator: the basic-auth handshake
 // takes a holder's name and token and answers with the token as bearer.
-func (t Tokens) Validate(user, password string) (string, error) {
-	if name, ok := t.lookup(password); ok && subtle.ConstantTimeCompare([]byte(name), []byte(user)) == 1 {
+func (v validator) Validate(user, password string) (string, error) {
+	if v.tokens.Check(user, password) {
 		return password, nil
 	}
 	return "", status.Error(codes.Unauthenticated, "unknown user or token")
 }
 
 // IsValid implements flight.BasicAuthValidator.
-func (t Tokens) IsValid(bearer string) (any, error) {
-	if name, ok := t.lookup(bearer); ok {
+func (v validator) IsValid(bearer string) (any, error) {
+	if name, ok := v.tokens.Lookup(bearer); ok {
 		return name, nil
 	}
 	return nil, status.Error(codes.Unauthenticated, "invalid token")
 }
 
-var _ flight.BasicAuthValidator = Tokens(nil)
-
-// Middleware is the authentication middleware for tokens: every call but
-// the handshake needs "authorization: Bearer <token>".
-func (t Tokens) Middleware() flight.ServerMiddleware {
-	return flight.CreateServerBasicAuthMiddleware(t)
+// AuthMiddleware requires a token of tokens on every call but the
+// handshake: "authorization: Bearer <token>", or basic auth (holder name and
+// token) through the handshake, which answers with the bearer token.
+func AuthMiddleware(tokens auth.Tokens) flight.ServerMiddleware {
+	return flight.CreateServerBasicAuthMiddleware(validator{tokens})
 }
 
-// TLSConfig builds a server TLS configuration from a certificate and key,
-// and, with a client CA, requires client certificates (mTLS).
-func TLSConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if clientCAFile != "" {
-		pem, err := os.ReadFile(clientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls client CA %s: no certificate", clientCAFile)
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg, nil
+// User is the name of the token holder making the call, or "" without
+// authentication.
+func User(ctx context.Context) string {
+	name, _ := flight.AuthFromContext(ctx).(string)
+	return name
 }

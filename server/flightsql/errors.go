@@ -50,7 +50,7 @@ func toStatus(err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, engine.ErrForbidden):
 		return status.Error(codes.PermissionDenied, err.Error())
-	case errors.Is(err, engine.ErrBusy), errors.Is(err, ErrTooLarge):
+	case errors.Is(err, engine.ErrBusy), errors.Is(err, ErrTooLarge), errors.Is(err, engine.ErrResultTooLarge):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	}
 	return status.Error(codes.Internal, err.Error())

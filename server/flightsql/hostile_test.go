@@ -29,6 +29,7 @@ import (
 
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/internal/fixture"
+	"github.com/qry-dev/qry/server/auth"
 	"github.com/qry-dev/qry/server/flightsql"
 )
 
@@ -161,7 +162,7 @@ func TestQueueBound(t *testing.T) {
 }
 
 func TestResultSizeLimit(t *testing.T) {
-	e := startWith(t, []string{hostileData(t)}, engine.Options{}, flightsql.Options{MaxResultRows: 100000},
+	e := startWith(t, []string{hostileData(t)}, engine.Options{MaxResultRows: 100000}, flightsql.Options{},
 		flightsql.ServeOptions{}, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	err := e.runSQL(context.Background(), "SELECT * FROM range(1000000)")
 	require.Equal(t, codes.ResourceExhausted, status.Code(err), "%v", err)
@@ -169,11 +170,11 @@ func TestResultSizeLimit(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
-	tokens, err := flightsql.ParseTokens("alice:" + strings.Repeat("a", 24) + ", bob:" + strings.Repeat("b", 24) +
+	tokens, err := auth.ParseTokens("alice:" + strings.Repeat("a", 24) + ", bob:" + strings.Repeat("b", 24) +
 		"\n# an expired one\ncarol:" + strings.Repeat("c", 24) + ":2020-01-31")
 	require.NoError(t, err)
 	e := startWith(t, []string{hostileData(t)}, engine.Options{Sandbox: true}, flightsql.Options{},
-		flightsql.ServeOptions{Middleware: []flight.ServerMiddleware{tokens.Middleware()}},
+		flightsql.ServeOptions{Middleware: []flight.ServerMiddleware{flightsql.AuthMiddleware(tokens)}},
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	ctx := context.Background()
 	// No token: nothing, not even the table list.
@@ -197,8 +198,8 @@ func TestTokens(t *testing.T) {
 	_, err = e.client.Client.AuthenticateBasicToken(ctx, "alice", strings.Repeat("b", 24))
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "%v", err)
 
-	_, err = flightsql.ParseTokens("alice:short")
-	require.ErrorIs(t, err, flightsql.ErrTokens)
+	_, err = auth.ParseTokens("alice:short")
+	require.ErrorIs(t, err, auth.ErrTokens)
 	require.NotContains(t, err.Error(), "short", "tokens are never echoed")
 }
 
@@ -226,7 +227,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 
 func TestTLSAndMutualTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
-	cfg, err := flightsql.TLSConfig(certFile, keyFile, certFile) // the same CA signs clients
+	cfg, err := auth.TLSConfig(certFile, keyFile, certFile) // the same CA signs clients
 	require.NoError(t, err)
 	clientCert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	require.NoError(t, err)

@@ -39,10 +39,6 @@ type Options struct {
 	QueryTimeout time.Duration
 	// MaxSQLBytes bounds a statement's text; 0 means 1 MiB.
 	MaxSQLBytes int
-	// MaxResultRows and MaxResultBytes bound a result: past them the
-	// stream ends with RESOURCE_EXHAUSTED. 0 means no bound.
-	MaxResultRows  int64
-	MaxResultBytes int64
 	// Logger receives one line per failed call; nil discards.
 	Logger *slog.Logger
 }
@@ -270,13 +266,13 @@ func (s *Server) stream(ctx context.Context, st *statement, sql string, args []a
 		}
 		s.mu.Unlock()
 	}
-	rows, err := s.eng.Query(ctx, sql, args...)
+	rows, err := s.eng.Query(engine.WithOrigin(ctx, engine.Origin{Frontend: "flight", User: User(ctx)}), sql, args...)
 	if err != nil {
 		done()
 		return nil, nil, s.fail("DoGet", err)
 	}
 	ch := make(chan flight.StreamChunk, 1)
-	go pump(ctx, rows, ch, done, s.opts.MaxResultRows, s.opts.MaxResultBytes)
+	go pump(ctx, rows, ch, done)
 	return rows.Schema(), ch, nil
 }
 
@@ -285,7 +281,7 @@ func (s *Server) stream(ctx context.Context, st *statement, sql string, args []a
 // (CancelFlightInfo, shutdown) ends the stream with a Canceled error rather
 // than a clean end the client would take for the whole result. The router
 // drains ch to its end, so the last send cannot block forever.
-func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, done func(), maxRows, maxBytes int64) {
+func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, done func()) {
 	defer close(ch)
 	defer done()
 	defer rows.Release()
@@ -294,16 +290,8 @@ func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, 
 			ch <- flight.StreamChunk{Err: status.Errorf(codes.Internal, "panic while streaming: %v", p)}
 		}
 	}()
-	var nrows, nbytes int64
 	for rows.Next() {
 		rec := rows.RecordBatch()
-		nrows += rec.NumRows()
-		nbytes += int64(recordBytes(rec))
-		if (maxRows > 0 && nrows > maxRows) || (maxBytes > 0 && nbytes > maxBytes) {
-			ch <- flight.StreamChunk{Err: status.Errorf(codes.ResourceExhausted,
-				"result too large: the limits are %d rows and %d bytes (0: none)", maxRows, maxBytes)}
-			return
-		}
 		rec.Retain() // the router releases what it sends
 		select {
 		case ch <- flight.StreamChunk{Data: rec}:
@@ -320,18 +308,6 @@ func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, 
 	if err := rows.Err(); err != nil {
 		ch <- flight.StreamChunk{Err: toStatus(err)}
 	}
-}
-
-func recordBytes(rec arrow.RecordBatch) int {
-	n := 0
-	for _, col := range rec.Columns() {
-		for _, b := range col.Data().Buffers() {
-			if b != nil {
-				n += b.Len()
-			}
-		}
-	}
-	return n
 }
 
 // CancelFlightInfo cancels the queries of a FlightInfo's tickets and

@@ -1,0 +1,258 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/qry-dev/qry/catalog"
+)
+
+// File is a parsed qry.yaml.
+type File struct {
+	// Path is where the file was read from.
+	Path string
+	// Catalog holds the tables and data directories, with relative paths
+	// made relative to the file's directory.
+	Catalog *catalog.Config
+	// Settings are the server, limit and log settings the file gives, in
+	// the file's order.
+	Settings []Setting
+}
+
+// Setting is one scalar setting of the file and the flag it stands for.
+type Setting struct {
+	Key   string // dotted path in the file: "limits.query_timeout"
+	Flag  string // the command-line flag: "query-timeout"
+	Value string // as written (a path made relative to the file's directory)
+	Line  int
+}
+
+// Error is a problem at a line of a file (Line 0: the whole file).
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return e.File + ": " + e.Msg
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// Errors are all the problems of a file; errors.Is(err, ErrInvalid) holds.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Is makes every Errors an ErrInvalid.
+func (es Errors) Is(target error) bool { return target == ErrInvalid }
+
+// ErrInvalid is what errors.Is finds in the error of a file that does not
+// parse or check.
+var ErrInvalid = errors.New("invalid configuration")
+
+// scalar is a single value with the line it is on.
+type scalar struct {
+	value string
+	line  int
+	set   bool
+}
+
+func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: want a single value, not a list or map", n.Line)}}
+	}
+	s.value, s.line, s.set = n.Value, n.Line, true
+	return nil
+}
+
+// doc is the file's layout. A scalar's flag tag names its flag; path marks
+// values that are file names (relative to the file's directory).
+type doc struct {
+	Tables   []catalog.TableConfig `yaml:"tables"`
+	Data     []string              `yaml:"data"`
+	CacheDir scalar                `yaml:"cache_dir" flag:"cache-dir" path:"1"`
+	Server   struct {
+		Listen    scalar `yaml:"listen" flag:"listen"`
+		HTTP      scalar `yaml:"http" flag:"http"`
+		Refresh   scalar `yaml:"refresh" flag:"refresh"`
+		BatchRows scalar `yaml:"batch_rows" flag:"batch-rows"`
+		Tokens    scalar `yaml:"tokens" flag:"tokens" path:"1"`
+		Sandbox   scalar `yaml:"sandbox" flag:"sandbox"`
+		TLS       struct {
+			Cert     scalar `yaml:"cert" flag:"tls-cert" path:"1"`
+			Key      scalar `yaml:"key" flag:"tls-key" path:"1"`
+			ClientCA scalar `yaml:"client_ca" flag:"tls-client-ca" path:"1"`
+		} `yaml:"tls"`
+	} `yaml:"server"`
+	Limits struct {
+		QueryTimeout   scalar `yaml:"query_timeout" flag:"query-timeout"`
+		MaxConcurrent  scalar `yaml:"max_concurrent" flag:"max-concurrent"`
+		MaxQueue       scalar `yaml:"max_queue" flag:"max-queue"`
+		MemoryLimit    scalar `yaml:"memory_limit" flag:"memory-limit"`
+		MaxTempSize    scalar `yaml:"max_temp_size" flag:"max-temp-size"`
+		MaxSQLBytes    scalar `yaml:"max_sql_bytes" flag:"max-sql-bytes"`
+		MaxResultRows  scalar `yaml:"max_result_rows" flag:"max-result-rows"`
+		MaxResultBytes scalar `yaml:"max_result_bytes" flag:"max-result-bytes"`
+		TicketTTL      scalar `yaml:"ticket_ttl" flag:"ticket-ttl"`
+	} `yaml:"limits"`
+	Log struct {
+		Format scalar `yaml:"format" flag:"log-format"`
+		Level  scalar `yaml:"level" flag:"log-level"`
+		SQL    scalar `yaml:"sql" flag:"log-sql"`
+	} `yaml:"log"`
+}
+
+// Load reads and parses a qry.yaml.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: err.Error()}}
+	}
+	return Parse(path, data)
+}
+
+var (
+	lineRE    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+)
+
+// Parse parses qry.yaml text read from path. Its error is an Errors with
+// every problem found and its line.
+func Parse(path string, data []byte) (*File, error) {
+	var d doc
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&d); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlErrors(path, err)
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	var errs Errors
+	cat := &catalog.Config{Tables: d.Tables, Data: d.Data}
+	for _, e := range cat.Check() {
+		var ce *catalog.ConfigError
+		line := 0
+		if errors.As(e, &ce) {
+			line = lineOf(&root, "tables", ce.Index, ce.Key)
+		}
+		errs = append(errs, &Error{File: path, Line: line, Msg: e.Error()})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	dir := filepath.Dir(path)
+	cat.Resolve(dir)
+	f := &File{Path: path, Catalog: cat}
+	walk(reflect.ValueOf(&d).Elem(), "", func(key string, sf reflect.StructField, s *scalar) {
+		if !s.set {
+			return
+		}
+		v := s.value
+		if sf.Tag.Get("path") != "" && v != "" && !filepath.IsAbs(v) {
+			v = filepath.Join(dir, v)
+		}
+		f.Settings = append(f.Settings, Setting{Key: key, Flag: sf.Tag.Get("flag"), Value: v, Line: s.line})
+	})
+	return f, nil
+}
+
+// walk calls fn for every scalar field of v, depth first, in field order.
+func walk(v reflect.Value, prefix string, fn func(key string, sf reflect.StructField, s *scalar)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		key := name
+		if prefix != "" {
+			key = prefix + "." + name
+		}
+		fv := v.Field(i)
+		switch {
+		case fv.Type() == reflect.TypeOf(scalar{}):
+			fn(key, sf, fv.Addr().Interface().(*scalar))
+		case fv.Kind() == reflect.Struct:
+			walk(fv, key, fn)
+		}
+	}
+}
+
+// Keys lists every setting key with its flag, for documentation and for
+// applying QRY_* variables.
+func Keys() []Setting {
+	var out []Setting
+	var d doc
+	walk(reflect.ValueOf(&d).Elem(), "", func(key string, sf reflect.StructField, _ *scalar) {
+		out = append(out, Setting{Key: key, Flag: sf.Tag.Get("flag")})
+	})
+	return out
+}
+
+// yamlErrors turns a yaml error into Errors with lines and plainer words.
+func yamlErrors(path string, err error) Errors {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	var out Errors
+	for _, m := range msgs {
+		e := &Error{File: path, Msg: strings.TrimPrefix(m, "yaml: ")}
+		if g := lineRE.FindStringSubmatch(m); g != nil {
+			_, _ = fmt.Sscan(g[1], &e.Line)
+			e.Msg = g[2]
+			if u := unknownRE.FindStringSubmatch(e.Msg); u != nil {
+				e.Msg = fmt.Sprintf("unknown key %q", u[1])
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// lineOf finds the line of tables[i].key (or of tables[i] when key is "")
+// in a parsed document; 0 if it is not there.
+func lineOf(root *yaml.Node, list string, i int, key string) int {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return 0
+	}
+	m := root.Content[0]
+	for k := 0; k+1 < len(m.Content); k += 2 {
+		if m.Content[k].Value != list || m.Content[k+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		seq := m.Content[k+1]
+		if i >= len(seq.Content) {
+			return seq.Line
+		}
+		item := seq.Content[i]
+		if key != "" && item.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				if item.Content[j].Value == key {
+					return item.Content[j].Line
+				}
+			}
+		}
+		return item.Line
+	}
+	return 0
+}

@@ -1,0 +1,113 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Origin says who sent a query: the front end and, when the client
+// authenticated, the token holder's name. It travels in the context.
+type Origin struct {
+	Frontend string // "flight", "http", "cli", "shell"
+	User     string
+}
+
+type originKey struct{}
+
+// WithOrigin returns a context whose queries are reported as coming from o.
+func WithOrigin(ctx context.Context, o Origin) context.Context {
+	return context.WithValue(ctx, originKey{}, o)
+}
+
+// OriginOf returns the origin WithOrigin put in ctx.
+func OriginOf(ctx context.Context) Origin {
+	o, _ := ctx.Value(originKey{}).(Origin)
+	return o
+}
+
+// QueryStats describe one query once it is over: read to its end, failed,
+// or released early. Options.OnQueryDone receives them, once per Query call.
+type QueryStats struct {
+	SQL      string
+	Origin   Origin
+	Duration time.Duration // from Query to the end of the result or Release
+	Rows     int64         // rows streamed
+	Bytes    int64         // Arrow buffer bytes streamed
+	// Files and FilesRead add up the catalog files of the statement's table
+	// references and those left after pruning.
+	Files, FilesRead int
+	FromStats        bool
+	// Err is nil for a result read to its end; ErrCanceled for one
+	// released before its end.
+	Err error
+}
+
+// Status classifies the outcome for metrics and logs: ok, canceled,
+// timeout, busy, forbidden, invalid (the statement's fault) or error.
+func (s QueryStats) Status() string {
+	var qe *QueryError
+	switch err := s.Err; {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, ErrBusy):
+		return "busy"
+	case errors.Is(err, ErrForbidden):
+		return "forbidden"
+	case errors.Is(err, ErrMultipleStatements), errors.Is(err, ErrEmpty), errors.Is(err, ErrParams),
+		errors.Is(err, ErrResultTooLarge):
+		return "invalid"
+	case errors.As(err, &qe):
+		switch qe.Kind {
+		case KindSyntax, KindCatalog, KindBinder, KindInvalid:
+			return "invalid"
+		}
+	}
+	return "error"
+}
+
+// report sends a query's stats to Options.OnQueryDone.
+func (e *Engine) report(ctx context.Context, sql string, start time.Time, plan *Plan, rows, bytes int64, err error) {
+	if e.opts.OnQueryDone == nil {
+		return
+	}
+	st := QueryStats{SQL: sql, Origin: OriginOf(ctx), Duration: time.Since(start), Rows: rows, Bytes: bytes, Err: err}
+	if plan != nil {
+		st.FromStats = plan.FromStats
+		for _, t := range plan.Tables {
+			st.Files += t.Files
+			st.FilesRead += t.Kept
+		}
+	}
+	e.opts.OnQueryDone(st)
+}
+
+// batchBytes is the size of a batch's Arrow buffers.
+func batchBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	for _, col := range rec.Columns() {
+		n += dataBytes(col.Data())
+	}
+	return n
+}
+
+func dataBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += dataBytes(c)
+	}
+	return n
+}

@@ -1,0 +1,154 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/qry-dev/qry/engine"
+)
+
+// Metrics are qry's Prometheus metrics. Query counters are fed by Observe
+// (wire it to engine.Options.OnQueryDone); gauges are read from the engine
+// and catalog at each scrape.
+type Metrics struct {
+	reg      *prometheus.Registry
+	queries  *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	rows     *prometheus.CounterVec
+	bytes    *prometheus.CounterVec
+	files    *prometheus.CounterVec
+	fromStat prometheus.Counter
+}
+
+// NewMetrics returns metrics on a registry of their own, with the Go
+// runtime and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qry_queries_total",
+			Help: "Queries over, by front end and status (ok, invalid, forbidden, busy, timeout, canceled, error).",
+		}, []string{"frontend", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "qry_query_duration_seconds",
+			Help:    "Query time from arrival to the end of its result, by front end.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"frontend"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qry_result_rows_total",
+			Help: "Rows returned, by front end.",
+		}, []string{"frontend"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qry_result_bytes_total",
+			Help: "Arrow bytes returned, by front end.",
+		}, []string{"frontend"}),
+		files: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qry_files_total",
+			Help: "Catalog files met by queries' table references: scanned, or pruned from statistics and partitions.",
+		}, []string{"outcome"}),
+		fromStat: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qry_queries_from_stats_total",
+			Help: "Queries answered from file statistics without opening a file.",
+		}),
+	}
+	m.reg.MustRegister(m.queries, m.latency, m.rows, m.bytes, m.files, m.fromStat,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Observe counts a finished query.
+func (m *Metrics) Observe(st engine.QueryStats) {
+	fe := st.Origin.Frontend
+	if fe == "" {
+		fe = "other"
+	}
+	m.queries.WithLabelValues(fe, st.Status()).Inc()
+	m.latency.WithLabelValues(fe).Observe(st.Duration.Seconds())
+	m.rows.WithLabelValues(fe).Add(float64(st.Rows))
+	m.bytes.WithLabelValues(fe).Add(float64(st.Bytes))
+	m.files.WithLabelValues("scanned").Add(float64(st.FilesRead))
+	m.files.WithLabelValues("pruned").Add(float64(st.Files - st.FilesRead))
+	if st.FromStats {
+		m.fromStat.Inc()
+	}
+}
+
+// Gauge adds a gauge read from fn at each scrape.
+func (m *Metrics) Gauge(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+// WatchEngine adds gauges of eng's queries and catalog.
+func (m *Metrics) WatchEngine(eng *engine.Engine) {
+	m.reg.MustRegister(engineCollector{eng})
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is where the metrics live (for tests and extra collectors).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+var (
+	descRunning   = prometheus.NewDesc("qry_queries_running", "Queries holding a DuckDB connection (running or streaming).", nil, nil)
+	descWaiting   = prometheus.NewDesc("qry_queries_waiting", "Queries queued for a connection.", nil, nil)
+	descMaxConns  = prometheus.NewDesc("qry_queries_max_running", "Queries that may run at once.", nil, nil)
+	descTables    = prometheus.NewDesc("qry_catalog_tables", "Tables in the catalog.", nil, nil)
+	descFiles     = prometheus.NewDesc("qry_catalog_files", "Data files in the catalog.", nil, nil)
+	descBytes     = prometheus.NewDesc("qry_catalog_bytes", "Bytes of the catalog's data files.", nil, nil)
+	descProblems  = prometheus.NewDesc("qry_catalog_problems", "Files and roots left out of the catalog.", nil, nil)
+	descVersion   = prometheus.NewDesc("qry_catalog_version", "Catalog version: grows with each change seen.", nil, nil)
+	descRefresh   = prometheus.NewDesc("qry_catalog_refresh_seconds", "Duration of the last catalog refresh.", nil, nil)
+	descRefreshAt = prometheus.NewDesc("qry_catalog_last_refresh_timestamp_seconds", "When the last catalog refresh ended (Unix time).", nil, nil)
+	descRefreshOK = prometheus.NewDesc("qry_catalog_last_refresh_success", "1 if the last catalog refresh succeeded.", nil, nil)
+)
+
+type engineCollector struct{ eng *engine.Engine }
+
+var _ prometheus.Collector = engineCollector{}
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRunning, descWaiting, descMaxConns, descTables, descFiles, descBytes,
+		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK} {
+		ch <- d
+	}
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	gauge(descRunning, float64(c.eng.Running()))
+	gauge(descWaiting, float64(c.eng.Waiting()))
+	gauge(descMaxConns, float64(c.eng.MaxConns()))
+	snap := c.eng.Catalog().Snapshot()
+	var files, bytes, problems int
+	for _, t := range snap.Tables {
+		files += len(t.Files)
+		problems += len(t.Problems)
+		for _, f := range t.Files {
+			bytes += int(f.Size)
+		}
+	}
+	gauge(descTables, float64(len(snap.Tables)))
+	gauge(descFiles, float64(files))
+	gauge(descBytes, float64(bytes))
+	gauge(descProblems, float64(problems+len(snap.Problems)))
+	gauge(descVersion, float64(snap.Version))
+	last := c.eng.Catalog().LastRefresh()
+	gauge(descRefresh, last.Took.Seconds())
+	if !last.At.IsZero() {
+		gauge(descRefreshAt, float64(last.At.UnixNano())/float64(time.Second))
+	}
+	ok := 0.0
+	if last.Err == nil {
+		ok = 1
+	}
+	gauge(descRefreshOK, ok)
+}
