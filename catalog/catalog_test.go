@@ -201,7 +201,7 @@ tables:
 
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"unknown key", "tables:\n  - name: x\n    path: y\n    colour: red\n", "line 4: field colour not found"},
-		{"bad format", "tables:\n  - name: x\n    path: y\n    format: xlsx\n", `format "xlsx"`},
+		{"bad format", "tables:\n  - name: x\n    path: y\n    format: xlsx\n", `format: "xlsx" is not parquet`},
 		{"no path", "tables:\n  - name: x\n", "path is missing"},
 		{"twice", "tables:\n  - {name: x, path: a}\n  - {name: X, path: b}\n", "declared twice"},
 		{"not yaml", "tables: [", "yaml"},

@@ -131,7 +131,7 @@ func Load(path string) (*File, error) {
 
 var (
 	lineRE    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	unknownRE = regexp.MustCompile(`(?s)^field (\S+) not found in type `)
 )
 
 // Parse parses qry.yaml text read from path. Its error is an Errors with

@@ -190,7 +190,7 @@ func TestBadInput(t *testing.T) {
 		{"no tables", []string{"query", "SELECT 1"}, 2, []string{"--data"}, false},
 		{"unknown describe", []string{"describe", "-d", sample, "nope"}, 1, []string{`"nope"`, "not found"}, false},
 		{"bad config", []string{"tables", "-c", fixture.Write(t, filepath.Join(bad, "q.yaml"), "tables:\n  - name: x\n    pth: y\n")}, 1,
-			[]string{"q.yaml", "line 3", "pth"}, false},
+			[]string{"q.yaml:3: unknown key \"pth\""}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, "", tc.args...)

@@ -23,8 +23,8 @@ def qry_bin(tmp_path_factory):
 
 
 class Server:
-    def __init__(self, proc, url, log):
-        self.proc, self.url, self.log = proc, url, log
+    def __init__(self, proc, url, log, http=None):
+        self.proc, self.url, self.log, self.http = proc, url, log, http
 
     @property
     def pid(self):
@@ -41,18 +41,20 @@ class Server:
         return self.proc.poll() is None
 
 
-def start_server(qry_bin, *args):
+def start_server(qry_bin, *args, env=None):
+    """Starts qry serve; with --http among args, Server.http is its base URL."""
     log = tempfile.NamedTemporaryFile(prefix="qry-serve-", suffix=".log", delete=False)
     cache = tempfile.mkdtemp(prefix="qry-cache-")
     proc = subprocess.Popen(
         [str(qry_bin), "serve", "--listen", "127.0.0.1:0", "--cache-dir", cache, *args],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
     deadline = time.time() + 60
     while time.time() < deadline:
         text = pathlib.Path(log.name).read_text()
         m = re.search(r"on (grpc://[\d.]+:\d+)", text)
         if m:
-            return Server(proc, m.group(1), log.name)
+            h = re.search(r"http on (http://[\d.]+:\d+)", text)
+            return Server(proc, m.group(1), log.name, h.group(1) if h else None)
         if proc.poll() is not None:
             raise RuntimeError("qry serve exited: " + text)
         time.sleep(0.05)
