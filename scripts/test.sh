@@ -37,3 +37,6 @@ if [ -d tests/python ]; then
   bash scripts/venv.sh
   .venv/bin/python -m pytest -q -s tests/python
 fi
+
+step "kubernetes manifests (schema validation)"
+make --no-print-directory lint-deploy

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -95,7 +96,8 @@ func TestSettingsPrecedence(t *testing.T) {
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.Output()
 		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			code = ee.ExitCode()
 			return result{string(out), string(ee.Stderr), code}
 		}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
 )
 
 // Tokens maps bearer tokens to their holders.

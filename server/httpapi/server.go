@@ -95,8 +95,6 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
-type userKey struct{}
-
 // authed requires a token when the server has tokens, and an engine.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *engine.Engine, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
