@@ -83,9 +83,26 @@ type Table struct {
 	Files    []*File
 	Problems []Problem
 	Options  map[string]string
+	// Writable is set for tables that take writes (see engine's live tier).
+	Writable *Writable
 
 	connector connectors.Connector
 	defCols   int
+}
+
+// Writable describes a writable table: its declared columns, in order, and
+// how its archive is laid out.
+type Writable struct {
+	Columns        []WritableColumn
+	Tick           time.Duration
+	PartitionBy    []string // declared column names, in directory order
+	TargetFileSize int64
+}
+
+// WritableColumn is a declared column of a writable table.
+type WritableColumn struct {
+	Name, Type string
+	NotNull    bool
 }
 
 // Rows is the table's row count from statistics.
@@ -241,6 +258,17 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 		}
 	}
 	c.snap.Store(&Snapshot{byName: map[string]*Table{}})
+	if opts.Config != nil {
+		for _, t := range opts.Config.Tables {
+			if t.Writable != nil {
+				// A writable table's archive starts empty.
+				if err := os.MkdirAll(t.Path, 0o755); err != nil {
+					db.Close()
+					return nil, fmt.Errorf("table %s: %w", t.Name, err)
+				}
+			}
+		}
+	}
 	if err := c.Refresh(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -271,6 +299,7 @@ type tableDef struct {
 	name, root, format, partitioning string
 	options                          map[string]string
 	columns                          []connectors.Column
+	writable                         *Writable
 }
 
 // formatOf returns the format a file name's extension belongs to.
@@ -290,13 +319,42 @@ func (c *Catalog) defs() []tableDef {
 	if c.opts.Config != nil {
 		for _, t := range c.opts.Config.Tables {
 			d := tableDef{name: t.Name, root: t.Path, format: t.Format, partitioning: t.Partitioning, options: t.Options}
+			if t.Writable != nil {
+				d.format = "parquet"
+				d.writable = writableOf(t)
+			}
 			for _, col := range t.Columns {
+				if d.writable != nil && slices.ContainsFunc(d.writable.PartitionBy, func(k string) bool { return strings.EqualFold(k, col.Name) }) {
+					continue // a hive directory, not a column of the files
+				}
 				d.columns = append(d.columns, connectors.Column{Name: col.Name, Type: strings.ToUpper(col.Type)})
 			}
 			defs = append(defs, d)
 		}
 	}
 	return defs
+}
+
+// writableOf turns a checked declaration into a Writable.
+func writableOf(t TableConfig) *Writable {
+	w := &Writable{Tick: 10 * time.Second, TargetFileSize: 64 << 20}
+	if d, err := time.ParseDuration(t.Writable.Tick); err == nil && d > 0 {
+		w.Tick = d
+	}
+	if n, err := ParseSize(t.Writable.TargetFileSize); err == nil {
+		w.TargetFileSize = n
+	}
+	for _, k := range t.Writable.PartitionBy {
+		for _, c := range t.Columns {
+			if strings.EqualFold(c.Name, k) {
+				w.PartitionBy = append(w.PartitionBy, c.Name)
+			}
+		}
+	}
+	for _, c := range t.Columns {
+		w.Columns = append(w.Columns, WritableColumn{Name: c.Name, Type: strings.ToUpper(c.Type), NotNull: c.NotNull})
+	}
+	return w
 }
 
 func (c *Catalog) dataDirs() []string {
@@ -391,6 +449,41 @@ func (c *Catalog) Refresh(ctx context.Context) (err error) {
 	}
 	sort.Slice(next.Tables, func(i, j int) bool { return next.Tables[i].Name < next.Tables[j].Name })
 	if old.Version == 0 || changed(old, next) {
+		next.Version = old.Version + 1
+		c.snap.Store(next)
+	}
+	return nil
+}
+
+// RefreshTable re-lists one table (after qry itself added or replaced its
+// files) and publishes a new snapshot if it changed.
+func (c *Catalog) RefreshTable(ctx context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.snap.Load()
+	var def *tableDef
+	for _, d := range c.defs() {
+		if strings.EqualFold(d.name, name) {
+			def = &d
+		}
+	}
+	if def == nil {
+		return fmt.Errorf("table %q: %w", name, ErrNotFound)
+	}
+	prev, _ := old.Table(name)
+	t, err := c.buildTable(ctx, *def, prev)
+	if err != nil {
+		return err
+	}
+	next := &Snapshot{Version: old.Version, Problems: old.Problems, byName: map[string]*Table{}}
+	for _, ot := range old.Tables {
+		if strings.EqualFold(ot.Name, name) {
+			ot = t
+		}
+		next.Tables = append(next.Tables, ot)
+		next.byName[strings.ToLower(ot.Name)] = ot
+	}
+	if changed(old, next) {
 		next.Version = old.Version + 1
 		c.snap.Store(next)
 	}
@@ -546,8 +639,8 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 		return nil, err
 	}
 	conn := c.conns[format]
-	t := &Table{Name: d.name, Root: d.root, Format: format, Options: d.options, Problems: problems, connector: conn}
-	if len(d.columns) > 0 {
+	t := &Table{Name: d.name, Root: d.root, Format: format, Options: d.options, Problems: problems, connector: conn, Writable: d.writable}
+	if len(d.columns) > 0 && d.writable == nil {
 		if t.Options == nil {
 			t.Options = map[string]string{}
 		} else {
@@ -564,6 +657,9 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 	var keys []string
 	if len(files) > 0 {
 		keys = files[0].partKeys
+	}
+	if d.writable != nil {
+		keys = d.writable.PartitionBy
 	}
 	key := statsKey(d, format)
 	known := map[string]*File{}
@@ -627,7 +723,15 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 	}
 	t.defCols = len(t.Columns)
 	for i, k := range keys {
-		t.Columns = append(t.Columns, Column{Name: k, Type: partitionType(t.Files, k, i), Partition: true})
+		typ := partitionType(t.Files, k, i)
+		if d.writable != nil {
+			for _, wc := range d.writable.Columns {
+				if wc.Name == k {
+					typ = wc.Type
+				}
+			}
+		}
+		t.Columns = append(t.Columns, Column{Name: k, Type: typ, Partition: true})
 	}
 	if len(todo) > 0 || reused != len(known) {
 		if err := c.saveStats(key, t); err != nil {

@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -38,12 +41,29 @@ type TableConfig struct {
 	Partitioning string            `yaml:"partitioning"`
 	Options      map[string]string `yaml:"options"`
 	Columns      []ColumnConfig    `yaml:"columns"`
+	// Writable makes the table take writes (INSERT, bulk ingest): they
+	// land in a live tier and are archived as Parquet into Path every
+	// tick. Its columns must be declared.
+	Writable *WritableConfig `yaml:"writable"`
+}
+
+// WritableConfig declares how a writable table archives its writes.
+type WritableConfig struct {
+	// Tick is how often live rows are archived ("10s", the default).
+	Tick string `yaml:"tick"`
+	// PartitionBy are columns (declared, of a date, integer or text type)
+	// whose values name hive directories of the archive: day=2024-05-01/.
+	PartitionBy []string `yaml:"partition_by"`
+	// TargetFileSize is the size compaction merges small archive files up
+	// to ("64MB", the default).
+	TargetFileSize string `yaml:"target_file_size"`
 }
 
 // ColumnConfig is one column of an explicit schema.
 type ColumnConfig struct {
-	Name string `yaml:"name"`
-	Type string `yaml:"type"`
+	Name    string `yaml:"name"`
+	Type    string `yaml:"type"`
+	NotNull bool   `yaml:"not_null"` // writable tables: writes with NULL here fail
 }
 
 // LoadConfig reads a qry.yaml. Relative paths are made relative to the
@@ -123,8 +143,65 @@ func (c *Config) Check() []error {
 				bad(i, "columns", "a column needs name and type")
 			}
 		}
+		if w := t.Writable; w != nil {
+			if t.Format != "" && t.Format != "parquet" {
+				bad(i, "format", "a writable table archives as parquet, not %s", t.Format)
+			}
+			if len(t.Columns) == 0 {
+				bad(i, "writable", "a writable table needs its columns declared")
+			}
+			if w.Tick != "" {
+				if d, err := time.ParseDuration(w.Tick); err != nil || d <= 0 {
+					bad(i, "writable", "tick %q is not a positive duration", w.Tick)
+				}
+			}
+			if w.TargetFileSize != "" {
+				if _, err := ParseSize(w.TargetFileSize); err != nil {
+					bad(i, "writable", "target_file_size: %v", err)
+				}
+			}
+			for _, k := range w.PartitionBy {
+				idx := slices.IndexFunc(t.Columns, func(c ColumnConfig) bool { return strings.EqualFold(c.Name, k) })
+				if idx < 0 {
+					bad(i, "writable", "partition_by %q is not a declared column", k)
+					continue
+				}
+				if !partitionable(t.Columns[idx].Type) {
+					bad(i, "writable", "partition_by %q: %s is not a date, integer or text type", k, t.Columns[idx].Type)
+				}
+			}
+		}
 	}
 	return errs
+}
+
+// partitionable types name hive directories safely.
+func partitionable(typ string) bool {
+	switch strings.ToUpper(typ) {
+	case "DATE", "TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "VARCHAR", "TEXT", "STRING":
+		return true
+	}
+	return false
+}
+
+// ParseSize reads a byte size: 1048576, 512KB, 64MB, 1GB (powers of 1024).
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size such as 64MB", s)
+	}
+	return n * mult, nil
 }
 
 // Resolve makes relative table and data paths relative to dir (the

@@ -21,16 +21,21 @@ type Statement struct {
 	// ReadOnly is true for SELECT, EXPLAIN and other statements that only
 	// read.
 	ReadOnly bool
+	// Update is true for an INSERT into a writable table (see Exec).
+	Update bool
 }
 
 // Describe prepares sql and reports its result schema and parameters.
 func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
+	if IsInsert(sql) {
+		return e.describeInsert(ctx, sql)
+	}
 	if err := e.syncViews(ctx); err != nil {
 		return nil, err
 	}
 	if e.opts.Sandbox {
 		// The same gate as Query (on the statement without EXPLAIN).
-		if _, err := e.plan(ctx, sql[len(explainRE.FindString(sql)):]); err != nil {
+		if _, err := e.plan(ctx, sql[len(explainRE.FindString(sql)):], nil); err != nil {
 			return nil, err
 		}
 	}
@@ -39,6 +44,11 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 		return nil, err
 	}
 	defer e.release(c)
+	return e.describeOn(ctx, c, sql)
+}
+
+// describeOn is Describe's work on a connection the caller holds.
+func (e *Engine) describeOn(ctx context.Context, c *conn, sql string) (*Statement, error) {
 	defer interruptOnDone(ctx, c)()
 	stmt, err := prepare(c, sql)
 	if err != nil {
@@ -63,6 +73,22 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 	if st.Schema, err = arrowSchema(opts, types, names); err != nil {
 		return nil, err
 	}
+	if st.Params, err = paramSchema(c, stmt); err != nil {
+		return nil, err
+	}
+	switch mapping.PreparedStatementType(stmt) {
+	case mapping.StatementTypeSelect, mapping.StatementTypeExplain, mapping.StatementTypeRelation:
+		st.ReadOnly = true
+	}
+	return st, nil
+}
+
+// paramSchema describes a prepared statement's parameters ($1, $2, ...);
+// one whose type DuckDB cannot tell yet is arrow.Null.
+func paramSchema(c *conn, stmt mapping.PreparedStatement) (*arrow.Schema, error) {
+	var opts mapping.ArrowOptions
+	mapping.ConnectionGetArrowOptions(c.c, &opts)
+	defer mapping.DestroyArrowOptions(&opts)
 	n := mapping.NParams(stmt)
 	fields := make([]arrow.Field, n)
 	for i := range n {
@@ -78,10 +104,5 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 		}
 		mapping.DestroyLogicalType(&lt)
 	}
-	st.Params = arrow.NewSchema(fields, nil)
-	switch mapping.PreparedStatementType(stmt) {
-	case mapping.StatementTypeSelect, mapping.StatementTypeExplain, mapping.StatementTypeRelation:
-		st.ReadOnly = true
-	}
-	return st, nil
+	return arrow.NewSchema(fields, nil), nil
 }

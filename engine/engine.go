@@ -96,6 +96,20 @@ type Engine struct {
 	viewVersion uint64
 	views       map[string]bool
 
+	// The live tier: writable tables by lower-case name.
+	live      map[string]*liveTable
+	extra     []*conn // writers' own connections
+	stopTicks context.CancelFunc
+	// tickMu lets a tick hand rows from the live tier to the archive while
+	// no query is between planning and the start of its execution (write
+	// lock); queries hold the read lock over that span.
+	tickMu      sync.RWMutex
+	writes      atomic.Int64
+	tickStatsMu sync.Mutex
+	lastTick    time.Time
+	ticks       int64
+	tickFails   int64
+
 	closeOnce sync.Once
 }
 
@@ -185,6 +199,10 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	if err := exec(e.all[0], "LOAD spatial"); err != nil {
 		log.Debug("spatial extension not loaded", "err", err)
 	}
+	if err := e.openLive(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
 	if opts.Sandbox {
 		if err := e.lockDown(cat, opts); err != nil {
 			e.Close()
@@ -194,6 +212,11 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	if err := e.syncViews(ctx); err != nil {
 		e.Close()
 		return nil, err
+	}
+	if len(e.live) > 0 {
+		var tctx context.Context
+		tctx, e.stopTicks = context.WithCancel(context.Background())
+		e.runTicks(tctx)
 	}
 	return e, nil
 }
@@ -205,7 +228,19 @@ func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
 // must be released first.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
-		for _, c := range e.all {
+		if e.stopTicks != nil {
+			e.stopTicks()
+		}
+		for _, lt := range e.live {
+			lt.tickMu.Lock() // let a tick under way finish
+			lt.mu.Lock()
+			if lt.log != nil {
+				lt.log.Close()
+			}
+			lt.mu.Unlock()
+			lt.tickMu.Unlock()
+		}
+		for _, c := range append(e.all, e.extra...) {
 			mapping.Disconnect(&c.c)
 		}
 		mapping.Close(&e.db)
@@ -290,10 +325,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 // syncViews makes each catalog table a view over its files, if the catalog
 // changed since the last call.
 func (e *Engine) syncViews(ctx context.Context) error {
-	snap := e.cat.Snapshot()
-	e.viewMu.Lock()
-	defer e.viewMu.Unlock()
-	if snap.Version == e.viewVersion {
+	if e.cat.Snapshot().Version == e.viewVersionNow() {
 		return nil
 	}
 	c, err := e.acquire(ctx)
@@ -301,9 +333,39 @@ func (e *Engine) syncViews(ctx context.Context) error {
 		return err
 	}
 	defer e.release(c)
+	return e.syncViewsOn(ctx, c)
+}
+
+func (e *Engine) viewVersionNow() uint64 {
+	e.viewMu.Lock()
+	defer e.viewMu.Unlock()
+	return e.viewVersion
+}
+
+// tableExpr is a table expression reading a table's given files (all when
+// nil) and, for a writable table, its live rows.
+func (e *Engine) tableExpr(t *catalog.Table, files []*catalog.File) (string, error) {
+	scan, err := t.Scan(files)
+	if err != nil {
+		return "", err
+	}
+	if lt, ok := e.live[strings.ToLower(t.Name)]; ok {
+		return fmt.Sprintf("(SELECT * FROM %s UNION ALL %s)", scan, lt.liveSelect(t)), nil
+	}
+	return scan, nil
+}
+
+// syncViewsOn is syncViews on a connection the caller holds.
+func (e *Engine) syncViewsOn(_ context.Context, c *conn) error {
+	snap := e.cat.Snapshot()
+	e.viewMu.Lock()
+	defer e.viewMu.Unlock()
+	if snap.Version == e.viewVersion {
+		return nil
+	}
 	keep := map[string]bool{}
 	for _, t := range snap.Tables {
-		scan, err := t.Scan(nil)
+		scan, err := e.tableExpr(t, nil)
 		if err != nil {
 			e.log.Warn("table not queryable", "table", t.Name, "err", err)
 			continue

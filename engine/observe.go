@@ -63,7 +63,7 @@ func (s QueryStats) Status() string {
 	case errors.Is(err, ErrForbidden):
 		return "forbidden"
 	case errors.Is(err, ErrMultipleStatements), errors.Is(err, ErrEmpty), errors.Is(err, ErrParams),
-		errors.Is(err, ErrResultTooLarge):
+		errors.Is(err, ErrResultTooLarge), errors.Is(err, ErrWrite), errors.Is(err, ErrNotWritable):
 		return "invalid"
 	case errors.As(err, &qe):
 		switch qe.Kind {
@@ -88,6 +88,11 @@ func (e *Engine) report(ctx context.Context, sql string, start time.Time, plan *
 		}
 	}
 	e.opts.OnQueryDone(st)
+}
+
+// reportWrite reports an INSERT like a query: Rows are the rows written.
+func (e *Engine) reportWrite(ctx context.Context, sql string, start time.Time, rows int64, err error) {
+	e.report(ctx, sql, start, nil, rows, 0, err)
 }
 
 // batchBytes is the size of a batch's Arrow buffers.

@@ -63,7 +63,10 @@ var explainRE = regexp.MustCompile(`(?is)^\s*explain(\s+analyze)?\s+`)
 
 // plan prunes the catalog tables a statement reads. Statements the parser
 // does not serialize (anything but SELECT) pass through unchanged.
-func (e *Engine) plan(ctx context.Context, text string) (*Plan, error) {
+//
+// c, if not nil, is the connection the caller holds (planning may need to
+// describe a statement); with nil, planning takes one of its own.
+func (e *Engine) plan(ctx context.Context, text string, c *conn) (*Plan, error) {
 	p := &Plan{SQL: text}
 	st, err := e.parser.Parse(ctx, text)
 	if err != nil {
@@ -109,7 +112,7 @@ func (e *Engine) plan(ctx context.Context, text string) (*Plan, error) {
 			kepts[i] = kept
 			tp.Kept = len(kept)
 			if len(kept) < len(t.Files) {
-				scan, err := t.Scan(kept)
+				scan, err := e.tableExpr(t, kept)
 				if err != nil {
 					return nil, err
 				}
@@ -118,13 +121,13 @@ func (e *Engine) plan(ctx context.Context, text string) (*Plan, error) {
 		}
 		p.Tables = append(p.Tables, tp)
 	}
-	if len(a.Aggs) > 0 {
+	if len(a.Aggs) > 0 && !e.hasLive(a.Refs[0].Table) {
 		t, _ := snap.Table(a.Refs[0].Table)
 		kept := kepts[0]
 		if kept == nil {
 			kept = t.Files
 		}
-		if q, ok := e.fromStats(ctx, text, t, a, kept); ok {
+		if q, ok := e.fromStats(ctx, c, text, t, a, kept); ok {
 			p.SQL, p.FromStats = q, true
 			return p, nil
 		}
@@ -192,7 +195,7 @@ func describePred(p *sql.Pred, ref int) string {
 // fromStats answers SELECT count(*)/min/max FROM t [WHERE partition
 // predicates] from statistics, when every kept file certainly satisfies the
 // WHERE clause and every aggregate is exact in the statistics.
-func (e *Engine) fromStats(ctx context.Context, text string, t *catalog.Table, a *sql.Analysis, kept []*catalog.File) (string, bool) {
+func (e *Engine) fromStats(ctx context.Context, c *conn, text string, t *catalog.Table, a *sql.Analysis, kept []*catalog.File) (string, bool) {
 	p := a.Refs[0].Pred
 	for _, f := range kept {
 		if !certain(t, f, p) {
@@ -227,7 +230,13 @@ func (e *Engine) fromStats(ctx context.Context, text string, t *catalog.Table, a
 	if err != nil {
 		return "", false
 	}
-	info, err := e.Describe(ctx, sql.Rewrite(text, []sql.Edit{{Start: r.Start, End: r.End, Text: empty + " AS " + QuoteIdent(r.Name)}}))
+	probe := sql.Rewrite(text, []sql.Edit{{Start: r.Start, End: r.End, Text: empty + " AS " + QuoteIdent(r.Name)}})
+	var info *Statement
+	if c != nil {
+		info, err = e.describeOn(ctx, c, probe)
+	} else {
+		info, err = e.Describe(ctx, probe)
+	}
 	if err != nil || info.Schema.NumFields() != len(vals) {
 		return "", false
 	}

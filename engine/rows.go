@@ -37,6 +37,11 @@ type Rows struct {
 	prefix arrow.RecordBatch // EXPLAIN: qry's own rows, sent first
 	sql    string
 	began  time.Time
+	// started, if set, is called once execution has begun (DuckDB's
+	// transaction, and so the snapshot the query reads, is fixed).
+	started  func()
+	internal bool // qry's own query: not reported
+	borrowed bool // c belongs to the caller: not returned to the pool
 
 	mu       sync.Mutex
 	refs     int64
@@ -58,24 +63,42 @@ var _ array.RecordReader = (*Rows)(nil)
 // else when the result ends or is released.
 func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
 	start := time.Now()
-	if err := e.syncViews(ctx); err != nil {
-		e.report(ctx, sql, start, nil, 0, 0, err)
-		return nil, err
-	}
-	explain := explainRE.FindString(sql)
-	plan, err := e.plan(ctx, sql[len(explain):])
-	if err != nil {
-		e.report(ctx, sql, start, nil, 0, 0, err)
-		return nil, err
-	}
 	c, err := e.acquire(ctx)
 	if err != nil {
+		e.report(ctx, sql, start, nil, 0, 0, err)
+		return nil, err
+	}
+	// With a live tier, the catalog snapshot a query plans with and the
+	// live rows its execution reads must be of one moment: a tick cannot
+	// happen between planning and the start of execution.
+	locked := len(e.live) > 0
+	if locked {
+		e.tickMu.RLock()
+	}
+	unlock := func() {
+		if locked {
+			locked = false
+			e.tickMu.RUnlock()
+		}
+	}
+	defer unlock()
+	fail := func(plan *Plan, err error) (*Rows, error) {
+		e.release(c)
 		e.report(ctx, sql, start, plan, 0, 0, err)
 		return nil, err
+	}
+	if err := e.syncViewsOn(ctx, c); err != nil {
+		return fail(nil, err)
+	}
+	explain := explainRE.FindString(sql)
+	plan, err := e.plan(ctx, sql[len(explain):], c)
+	if err != nil {
+		return fail(nil, err)
 	}
 	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
 	r.stop = interruptOnDone(ctx, c)
+	r.started = unlock
 	if err := r.start(explain+plan.SQL, args); err != nil {
 		if ctx.Err() != nil {
 			err = ctxErr(ctx)
@@ -154,6 +177,10 @@ func (r *Rows) start(sql string, args []any) error {
 	if mapping.ExecutePending(pending, &r.res) == mapping.StateError {
 		r.hasRes = true
 		return newQueryError(mapping.ResultError(&r.res))
+	}
+	if r.started != nil {
+		// The result is ready: whatever it reads is fixed.
+		r.started()
 	}
 	r.hasRes = true
 	r.opts = mapping.ResultGetArrowOptions(&r.res)
@@ -392,7 +419,9 @@ func (r *Rows) close() {
 	if err == nil && !r.done {
 		err = ErrCanceled // released before its end
 	}
-	defer r.e.report(r.ctx, r.sql, r.began, r.plan, r.rows.Load(), r.bytes, err)
+	if !r.internal {
+		defer r.e.report(r.ctx, r.sql, r.began, r.plan, r.rows.Load(), r.bytes, err)
+	}
 	if r.cur != nil {
 		r.cur.Release()
 		r.cur = nil
@@ -411,7 +440,9 @@ func (r *Rows) close() {
 		mapping.DestroyResult(&r.res)
 	}
 	mapping.DestroyPrepare(&r.stmt)
-	r.e.release(r.c)
+	if !r.borrowed {
+		r.e.release(r.c)
+	}
 }
 
 // bind binds positional parameters.

@@ -185,7 +185,7 @@ func checkConfig(path string) (config.Errors, string) {
 	}
 	// Files it names.
 	for i, t := range f.Catalog.Tables {
-		if _, err := os.Stat(t.Path); err != nil {
+		if _, err := os.Stat(t.Path); err != nil && t.Writable == nil { // a writable table's directory is made
 			bad(0, "tables[%d] (%s): path: %v", i, t.Name, err)
 		}
 	}

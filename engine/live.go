@@ -1,0 +1,700 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	mapping "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/engine/wal"
+)
+
+// LiveCatalog is the in-memory database holding writable tables' live rows.
+const LiveCatalog = "qry_live"
+
+// seqCol numbers live rows in write order; a tick archives those up to a
+// sequence number.
+const seqCol = "_qry_seq"
+
+// WALDirName is the directory, inside a writable table's root, of its
+// write-ahead log and tick journal (hidden from the catalog by its _).
+const WALDirName = "_qry_wal"
+
+// liveTable is the live tier of one writable table.
+type liveTable struct {
+	name   string
+	root   string
+	decl   *catalog.Writable
+	ident  string // qry_live.main."name"
+	walDir string
+	log    *wal.Log
+
+	// mu serializes writes (sequence numbers are handed out and the WAL
+	// appended in commit order) and the tick's hand-over.
+	mu       sync.Mutex
+	c        *conn // the writer's own connection
+	seq      uint64
+	archived uint64
+	// gen grows with each committed write (cached results key on it).
+	gen atomic.Uint64
+	// tickMu serializes ticks and compactions of this table.
+	tickMu      sync.Mutex
+	arrowSchema *arrow.Schema
+}
+
+// Writable reports whether table takes writes, and its Arrow schema.
+func (e *Engine) Writable(table string) (*arrow.Schema, bool) {
+	lt, ok := e.live[strings.ToLower(table)]
+	if !ok {
+		return nil, false
+	}
+	return lt.schema(), true
+}
+
+func (lt *liveTable) schema() *arrow.Schema {
+	return lt.arrowSchema
+}
+
+// openLive creates the live tables of the catalog's writable tables,
+// replays their logs and starts their ticks. Called from Open, before the
+// sandbox locks DuckDB down.
+func (e *Engine) openLive(ctx context.Context) error {
+	e.live = map[string]*liveTable{}
+	var writable []*catalog.Table
+	for _, t := range e.cat.Snapshot().Tables {
+		if t.Writable != nil {
+			writable = append(writable, t)
+		}
+	}
+	if len(writable) == 0 {
+		return nil
+	}
+	if err := exec(e.all[0], "ATTACH ':memory:' AS "+LiveCatalog); err != nil {
+		return fmt.Errorf("live tier: %w", err)
+	}
+	for _, t := range writable {
+		lt, err := e.openLiveTable(ctx, t)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", t.Name, err)
+		}
+		e.live[strings.ToLower(t.Name)] = lt
+	}
+	return nil
+}
+
+func (e *Engine) openLiveTable(ctx context.Context, t *catalog.Table) (*liveTable, error) {
+	lt := &liveTable{name: t.Name, root: t.Root, decl: t.Writable,
+		ident:  LiveCatalog + ".main." + QuoteIdent(t.Name),
+		walDir: filepath.Join(t.Root, WALDirName)}
+	c := &conn{}
+	if mapping.Connect(e.db, &c.c) == mapping.StateError {
+		return nil, errors.New("cannot connect to DuckDB")
+	}
+	lt.c = c
+	e.extra = append(e.extra, c)
+	if err := exec(c, "USE "+CatalogName); err != nil {
+		return nil, err
+	}
+	cols := make([]string, 0, len(lt.decl.Columns)+1)
+	for _, col := range lt.decl.Columns {
+		def := QuoteIdent(col.Name) + " " + col.Type
+		if col.NotNull {
+			def += " NOT NULL"
+		}
+		cols = append(cols, def)
+	}
+	cols = append(cols, seqCol+" UBIGINT NOT NULL")
+	if err := exec(c, fmt.Sprintf("CREATE TABLE %s (%s)", lt.ident, strings.Join(cols, ", "))); err != nil {
+		return nil, err
+	}
+	// Appended batches land here first; a plain INSERT ... SELECT then
+	// moves them into the live table inside the write's transaction (the
+	// appender's own insert is not isolated from concurrent scans).
+	if err := exec(c, fmt.Sprintf("CREATE TEMP TABLE %s (%s)", inTable, strings.Join(cols, ", "))); err != nil {
+		return nil, err
+	}
+	schema, err := e.describeLive(lt)
+	if err != nil {
+		return nil, err
+	}
+	lt.arrowSchema = schema
+	if err := lt.recover(); err != nil {
+		return nil, err
+	}
+	// Replay what the log holds beyond the archive.
+	replayed := 0
+	err = wal.Replay(lt.walDir, func(first uint64, payload []byte) error {
+		batches, err := readIPC(payload)
+		if err != nil {
+			return fmt.Errorf("write-ahead log record %d: %w", first, err)
+		}
+		defer release(batches)
+		n := rowCount(batches)
+		if first+uint64(n)-1 <= lt.archived {
+			return nil // archived before the crash
+		}
+		if err := lt.insert(batches, first); err != nil {
+			return fmt.Errorf("replaying write-ahead log record %d: %w", first, err)
+		}
+		lt.seq = first + uint64(n) - 1
+		replayed += n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lt.seq = max(lt.seq, lt.archived)
+	if lt.log, err = wal.Open(lt.walDir); err != nil {
+		return nil, err
+	}
+	if replayed > 0 {
+		e.log.Info("write-ahead log replayed", "table", lt.name, "rows", replayed)
+	}
+	_ = ctx
+	return lt, nil
+}
+
+// describeLive is the Arrow schema of the declared columns.
+func (e *Engine) describeLive(lt *liveTable) (*arrow.Schema, error) {
+	names := make([]string, len(lt.decl.Columns))
+	for i, col := range lt.decl.Columns {
+		names[i] = QuoteIdent(col.Name)
+	}
+	stmt, err := prepare(lt.c, fmt.Sprintf("SELECT %s FROM %s", strings.Join(names, ", "), lt.ident))
+	if err != nil {
+		return nil, err
+	}
+	defer mapping.DestroyPrepare(&stmt)
+	var opts mapping.ArrowOptions
+	mapping.ConnectionGetArrowOptions(lt.c.c, &opts)
+	defer mapping.DestroyArrowOptions(&opts)
+	cc := mapping.PreparedStatementColumnCount(stmt)
+	types := make([]mapping.LogicalType, cc)
+	out := make([]string, cc)
+	for i := range cc {
+		out[i] = mapping.PreparedStatementColumnName(stmt, i)
+		types[i] = mapping.PreparedStatementColumnLogicalType(stmt, i)
+	}
+	return arrowSchema(opts, types, out)
+}
+
+// liveSelect reads the live rows in the table's column order.
+func (lt *liveTable) liveSelect(t *catalog.Table) string {
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = QuoteIdent(c.Name)
+	}
+	return fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), lt.ident)
+}
+
+// ErrNotWritable is returned for writes to a table that does not take them.
+var ErrNotWritable = errors.New("table is read-only: declare it writable in qry.yaml to write to it")
+
+// ErrWrite is wrapped by writes refused for what they hold (a wrong type, an
+// unknown column, a NULL where none may be).
+var ErrWrite = errors.New("bad write")
+
+// Append writes batches to a writable table as one write: validated, made
+// durable in the write-ahead log (fsynced), then visible to queries. Either
+// every row is written or none. The batches are not released.
+func (e *Engine) Append(ctx context.Context, table string, batches []arrow.RecordBatch) (int64, error) {
+	lt, ok := e.live[strings.ToLower(table)]
+	if !ok {
+		return 0, fmt.Errorf("%s: %w", table, ErrNotWritable)
+	}
+	if err := lt.validate(batches); err != nil {
+		return 0, err
+	}
+	n := rowCount(batches)
+	if n == 0 {
+		return 0, nil
+	}
+	payload, err := writeIPC(batches)
+	if err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, ctxErr(ctx)
+	}
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	first := lt.seq + 1
+	if err := exec(lt.c, "BEGIN TRANSACTION"); err != nil {
+		return 0, err
+	}
+	if err := lt.insert(batches, first); err != nil {
+		_ = exec(lt.c, "ROLLBACK")
+		return 0, err
+	}
+	if err := lt.log.Append(first, payload); err != nil {
+		_ = exec(lt.c, "ROLLBACK")
+		return 0, fmt.Errorf("table %s: write not saved: %w", lt.name, err)
+	}
+	if err := exec(lt.c, "COMMIT"); err != nil {
+		// In the log but not visible: the next start replays it.
+		return 0, fmt.Errorf("table %s: %w", lt.name, err)
+	}
+	lt.seq = first + uint64(n) - 1
+	lt.gen.Add(1)
+	e.writes.Add(1)
+	return int64(n), nil
+}
+
+// validate checks batches against the declared columns: names, types that
+// can hold each other, NOT NULL, and one schema for every batch.
+func (lt *liveTable) validate(batches []arrow.RecordBatch) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	first := batches[0].Schema()
+	for i, b := range batches[1:] {
+		if !b.Schema().Equal(first) {
+			return fmt.Errorf("%w: table %s: batch %d has another schema than batch 1 (%s, not %s)", ErrWrite, lt.name, i+2, b.Schema(), first)
+		}
+	}
+	decl := map[string]catalog.WritableColumn{}
+	for _, c := range lt.decl.Columns {
+		decl[strings.ToLower(c.Name)] = c
+	}
+	seen := map[string]bool{}
+	for fi, f := range first.Fields() {
+		c, ok := decl[strings.ToLower(f.Name)]
+		if !ok {
+			return fmt.Errorf("%w: table %s has no column %q (its columns: %s)", ErrWrite, lt.name, f.Name, lt.columnList())
+		}
+		if seen[strings.ToLower(f.Name)] {
+			return fmt.Errorf("%w: column %q given twice", ErrWrite, f.Name)
+		}
+		seen[strings.ToLower(f.Name)] = true
+		if !compatible(f.Type, c.Type) {
+			return fmt.Errorf("%w: table %s: column %s is %s, not %s data", ErrWrite, lt.name, c.Name, c.Type, f.Type)
+		}
+		for bi, b := range batches {
+			col := b.Column(fi)
+			if c.NotNull && col.NullN() > 0 {
+				return fmt.Errorf("%w: table %s: column %s is NOT NULL, and row %d holds NULL", ErrWrite, lt.name, c.Name, rowOffset(batches, bi)+firstNull(col)+1)
+			}
+			if containsFold(lt.decl.PartitionBy, c.Name) {
+				if err := checkPartitionValues(c.Name, col); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, c := range lt.decl.Columns {
+		if c.NotNull && !seen[strings.ToLower(c.Name)] {
+			return fmt.Errorf("%w: table %s: column %s is NOT NULL and missing", ErrWrite, lt.name, c.Name)
+		}
+	}
+	return nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var partitionValueRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 .:+-]*$`)
+
+// checkPartitionValues refuses text that cannot name a hive directory.
+func checkPartitionValues(name string, col arrow.Array) error {
+	s, ok := col.(interface {
+		Value(int) string
+		IsNull(int) bool
+		Len() int
+	})
+	if !ok {
+		return nil
+	}
+	for i := range s.Len() {
+		if !s.IsNull(i) && !partitionValueRE.MatchString(s.Value(i)) {
+			return fmt.Errorf("%w: partition column %s: %q cannot name a directory (letters, digits, space, . : + -)", ErrWrite, name, s.Value(i))
+		}
+	}
+	return nil
+}
+
+func (lt *liveTable) columnList() string {
+	names := make([]string, len(lt.decl.Columns))
+	for i, c := range lt.decl.Columns {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func firstNull(a arrow.Array) int {
+	for i := range a.Len() {
+		if a.IsNull(i) {
+			return i
+		}
+	}
+	return 0
+}
+
+func rowOffset(batches []arrow.RecordBatch, upto int) int {
+	n := 0
+	for _, b := range batches[:upto] {
+		n += int(b.NumRows())
+	}
+	return n
+}
+
+// compatible reports whether Arrow data may be written to a column of a
+// DuckDB type (DuckDB then casts it, and refuses values that do not fit).
+func compatible(t arrow.DataType, duck string) bool {
+	d := strings.ToUpper(duck)
+	isInt := func() bool {
+		switch t.ID() {
+		case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
+			return true
+		}
+		return false
+	}
+	isNum := func() bool {
+		switch t.ID() {
+		case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.DECIMAL256, arrow.DECIMAL32, arrow.DECIMAL64:
+			return true
+		}
+		return isInt()
+	}
+	isText := func() bool {
+		switch t.ID() {
+		case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW, arrow.DICTIONARY:
+			return true
+		}
+		return false
+	}
+	isTime := func() bool {
+		switch t.ID() {
+		case arrow.TIMESTAMP, arrow.DATE32, arrow.DATE64:
+			return true
+		}
+		return false
+	}
+	if t.ID() == arrow.NULL {
+		return true
+	}
+	switch {
+	case strings.HasSuffix(d, "INT") || d == "HUGEINT" || d == "UHUGEINT":
+		return isInt()
+	case d == "FLOAT" || d == "DOUBLE" || d == "REAL" || strings.HasPrefix(d, "DECIMAL") || strings.HasPrefix(d, "NUMERIC"):
+		return isNum()
+	case d == "VARCHAR" || d == "TEXT" || d == "STRING":
+		return isText()
+	case d == "BOOLEAN" || d == "BOOL":
+		return t.ID() == arrow.BOOL
+	case d == "DATE" || strings.HasPrefix(d, "TIMESTAMP"):
+		return isTime()
+	case d == "BLOB":
+		return t.ID() == arrow.BINARY || t.ID() == arrow.LARGE_BINARY || t.ID() == arrow.BINARY_VIEW
+	}
+	return true // DuckDB decides
+}
+
+// insert adds batches to the live table on lt.c, numbering rows from first.
+// The caller holds lt.mu (or owns lt during recovery) and the transaction.
+func (lt *liveTable) insert(batches []arrow.RecordBatch, first uint64) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	in := batches[0].Schema()
+	fields := append(append([]arrow.Field{}, in.Fields()...), arrow.Field{Name: seqCol, Type: arrow.PrimitiveTypes.Uint64})
+	schema := arrow.NewSchema(fields, nil)
+	present := map[string]string{}
+	for _, f := range in.Fields() {
+		present[strings.ToLower(f.Name)] = f.Name
+	}
+	targets := make([]string, 0, len(lt.decl.Columns)+1)
+	exprs := make([]string, 0, len(lt.decl.Columns)+1)
+	for _, c := range lt.decl.Columns {
+		targets = append(targets, QuoteIdent(c.Name))
+		if name, ok := present[strings.ToLower(c.Name)]; ok {
+			exprs = append(exprs, fmt.Sprintf("CAST(%s AS %s)", QuoteIdent(name), c.Type))
+		} else {
+			exprs = append(exprs, "NULL::"+c.Type)
+		}
+	}
+	targets = append(targets, seqCol)
+	exprs = append(exprs, seqCol)
+	query := fmt.Sprintf("INSERT INTO temp.%s (%s) SELECT %s FROM appended", inTable, strings.Join(targets, ", "), strings.Join(exprs, ", "))
+	if err := exec(lt.c, "DELETE FROM temp."+inTable); err != nil {
+		return err
+	}
+	defer func() { _ = exec(lt.c, "DELETE FROM temp."+inTable) }()
+
+	conv, ed := mapping.SchemaFromArrow(lt.c.c, schema)
+	if err := errorData(ed); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	defer mapping.DestroyArrowConvertedSchema(&conv)
+	var app mapping.Appender
+	created := false
+	defer func() {
+		if created {
+			mapping.AppenderDestroy(&app)
+		}
+	}()
+	seq := first
+	mem := memory.DefaultAllocator
+	var keep []arrow.RecordBatch
+	defer func() { release(keep) }()
+	for _, b := range batches {
+		for off := int64(0); off < b.NumRows(); off += 2048 {
+			end := min(off+2048, b.NumRows())
+			part := b.NewSlice(off, end)
+			sb := array.NewUint64Builder(mem)
+			for i := off; i < end; i++ {
+				sb.Append(seq)
+				seq++
+			}
+			seqs := sb.NewArray()
+			sb.Release()
+			cols := append(append([]arrow.Array{}, part.Columns()...), seqs)
+			rec := array.NewRecordBatch(schema, cols, end-off)
+			seqs.Release()
+			part.Release()
+			// The chunk may point into rec's buffers: keep rec until the
+			// appender has flushed.
+			keep = append(keep, rec)
+			chunk, ed := mapping.DataChunkFromArrow(lt.c.c, rec, conv)
+			if err := errorData(ed); err != nil {
+				return fmt.Errorf("%w: %w", ErrWrite, err)
+			}
+			if !created {
+				n := mapping.DataChunkGetColumnCount(chunk)
+				types := make([]mapping.LogicalType, n)
+				names := make([]string, n)
+				for i := range n {
+					types[i] = mapping.VectorGetColumnType(mapping.DataChunkGetVector(chunk, i))
+					names[i] = fields[i].Name
+				}
+				st := mapping.AppenderCreateQuery(lt.c.c, query, types, "appended", names, &app)
+				for i := range types {
+					mapping.DestroyLogicalType(&types[i])
+				}
+				created = true
+				if st == mapping.StateError {
+					mapping.DestroyDataChunk(&chunk)
+					return writeError(lt.name, mapping.AppenderError(app))
+				}
+			}
+			st := mapping.AppendDataChunk(app, chunk)
+			mapping.DestroyDataChunk(&chunk)
+			if st == mapping.StateError {
+				return writeError(lt.name, mapping.AppenderError(app))
+			}
+		}
+	}
+	if mapping.AppenderFlush(app) == mapping.StateError {
+		return writeError(lt.name, mapping.AppenderError(app))
+	}
+	if err := exec(lt.c, fmt.Sprintf("INSERT INTO %s SELECT * FROM temp.%s", lt.ident, inTable)); err != nil {
+		var qe *QueryError
+		if errors.As(err, &qe) {
+			return writeError(lt.name, qe.Msg)
+		}
+		return err
+	}
+	return nil
+}
+
+// inTable is the writer connection's landing table for appended batches.
+const inTable = "_qry_in"
+
+// writeError words DuckDB's refusal of a write.
+func writeError(table, msg string) error {
+	msg = strings.ReplaceAll(msg, LiveCatalog+".main.", "")
+	return fmt.Errorf("%w: table %s: %s", ErrWrite, table, oneLine(msg))
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func rowCount(batches []arrow.RecordBatch) int {
+	n := 0
+	for _, b := range batches {
+		n += int(b.NumRows())
+	}
+	return n
+}
+
+func release(batches []arrow.RecordBatch) {
+	for _, b := range batches {
+		b.Release()
+	}
+}
+
+func writeIPC(batches []arrow.RecordBatch) ([]byte, error) {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(batches[0].Schema()))
+	for _, b := range batches {
+		if err := w.Write(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func readIPC(payload []byte) ([]arrow.RecordBatch, error) {
+	r, err := ipc.NewReader(bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	var out []arrow.RecordBatch
+	for r.Next() {
+		b := r.RecordBatch()
+		b.Retain()
+		out = append(out, b)
+	}
+	if err := r.Err(); err != nil {
+		release(out)
+		return nil, err
+	}
+	return out, nil
+}
+
+// journal is a writable table's tick journal: how far rows are archived,
+// and the renames of a tick under way.
+type journal struct {
+	Archived uint64      `json:"archived"`
+	Renames  [][2]string `json:"renames,omitempty"` // temp -> final, relative to the root
+	Removes  []string    `json:"removes,omitempty"` // compaction: files the renamed one replaces
+}
+
+func (lt *liveTable) journalPath() string { return filepath.Join(lt.walDir, "journal.json") }
+
+func (lt *liveTable) readJournal() (journal, error) {
+	var j journal
+	data, err := os.ReadFile(lt.journalPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return j, nil
+	}
+	if err != nil {
+		return j, err
+	}
+	if err := json.Unmarshal(data, &j); err != nil {
+		return j, fmt.Errorf("%s: %w", lt.journalPath(), err)
+	}
+	return j, nil
+}
+
+// writeJournal replaces the journal atomically and durably.
+func (lt *liveTable) writeJournal(j journal) error {
+	if err := os.MkdirAll(lt.walDir, 0o755); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(j)
+	return writeFileSync(lt.journalPath(), data)
+}
+
+// writeFileSync writes path through a temporary file, fsyncs it, renames it
+// into place and fsyncs the directory.
+func writeFileSync(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// recover finishes a tick or compaction a crash interrupted: renames that
+// the journal promised are done (or found done), files a compaction
+// replaced are removed, and stray temporary files are deleted.
+func (lt *liveTable) recover() error {
+	j, err := lt.readJournal()
+	if err != nil {
+		return err
+	}
+	for _, r := range j.Renames {
+		tmp, final := filepath.Join(lt.root, r[0]), filepath.Join(lt.root, r[1])
+		if _, err := os.Stat(tmp); err == nil {
+			if err := os.Rename(tmp, final); err != nil {
+				return err
+			}
+			if err := syncDir(filepath.Dir(final)); err != nil {
+				return err
+			}
+		} else if _, err := os.Stat(final); err != nil {
+			return fmt.Errorf("tick journal: neither %s nor %s exists", tmp, final)
+		}
+	}
+	for _, rm := range j.Removes {
+		if err := os.Remove(filepath.Join(lt.root, rm)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if len(j.Renames) > 0 || len(j.Removes) > 0 {
+		if err := lt.writeJournal(journal{Archived: j.Archived}); err != nil {
+			return err
+		}
+	}
+	lt.archived = j.Archived
+	// Temporary files of an unfinished tick or compaction.
+	return filepath.WalkDir(lt.root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == WALDirName {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasPrefix(d.Name(), tmpPrefix) {
+			return os.Remove(path)
+		}
+		return nil
+	})
+}
+
+const tmpPrefix = ".qry-tmp-"
+
+// hasLive reports whether a table has a live tier.
+func (e *Engine) hasLive(table string) bool {
+	_, ok := e.live[strings.ToLower(table)]
+	return ok
+}

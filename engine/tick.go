@@ -1,0 +1,310 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/qry-dev/qry/catalog"
+)
+
+// runTicks archives each writable table's live rows every tick until ctx
+// ends.
+func (e *Engine) runTicks(ctx context.Context) {
+	for _, lt := range e.live {
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					e.log.Error("tick stopped", "table", lt.name, "panic", p)
+				}
+			}()
+			t := time.NewTicker(lt.decl.Tick)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := e.Tick(ctx, lt.name); err != nil && ctx.Err() == nil {
+						e.log.Warn("tick failed: rows stay live", "table", lt.name, "err", err)
+					}
+				}
+			}
+		}()
+	}
+}
+
+// TickStats describe what ticks have done, for metrics.
+type TickStats struct {
+	LiveRows     int64     // rows written and not archived yet, all tables
+	LastTick     time.Time // when the last successful tick ended
+	Ticks, Fails int64
+}
+
+// LiveStats returns the live tier's figures.
+func (e *Engine) LiveStats() TickStats {
+	var s TickStats
+	for _, lt := range e.live {
+		lt.mu.Lock()
+		s.LiveRows += int64(lt.seq - lt.archived)
+		lt.mu.Unlock()
+	}
+	e.tickStatsMu.Lock()
+	s.LastTick, s.Ticks, s.Fails = e.lastTick, e.ticks, e.tickFails
+	e.tickStatsMu.Unlock()
+	return s
+}
+
+// Tick archives a writable table's live rows now: they are written as
+// Parquet files (one per partition) under temporary names, fsynced, then,
+// in one step that queries cannot straddle, renamed into the table's
+// directory, added to the catalog and removed from the live tier. The
+// write-ahead log segments they came from are removed last.
+func (e *Engine) Tick(ctx context.Context, table string) (err error) {
+	lt, ok := e.live[strings.ToLower(table)]
+	if !ok {
+		return fmt.Errorf("%s: %w", table, ErrNotWritable)
+	}
+	defer func() {
+		e.tickStatsMu.Lock()
+		if err == nil {
+			e.ticks++
+			e.lastTick = time.Now()
+		} else {
+			e.tickFails++
+		}
+		e.tickStatsMu.Unlock()
+	}()
+	lt.tickMu.Lock()
+	defer lt.tickMu.Unlock()
+	lt.mu.Lock()
+	upto := lt.seq
+	if upto == lt.archived {
+		lt.mu.Unlock()
+		return nil
+	}
+	old, err := lt.log.Rotate() // every record up to upto is in old
+	if err != nil {
+		lt.mu.Unlock()
+		return err
+	}
+	// Writers wait while the archive is read: a scan running beside the
+	// writer's inserts was seen to return rows past its filter.
+	renames, err := e.writeArchive(ctx, lt, upto)
+	lt.mu.Unlock()
+	if err != nil {
+		for _, r := range renames {
+			_ = os.Remove(filepath.Join(lt.root, r[0]))
+		}
+		return err
+	}
+	if err := lt.writeJournal(journal{Archived: upto, Renames: renames}); err != nil {
+		return err
+	}
+	// The hand-over: no query plans or starts meanwhile.
+	lt.mu.Lock()
+	e.tickMu.Lock()
+	err = e.publish(lt, renames, upto)
+	e.tickMu.Unlock()
+	lt.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := lt.writeJournal(journal{Archived: upto}); err != nil {
+		return err
+	}
+	return lt.log.Remove(old)
+}
+
+// publish renames a tick's files into place, refreshes the catalog and the
+// views, and drops the archived rows from the live tier. lt.mu and
+// e.tickMu are held.
+func (e *Engine) publish(lt *liveTable, renames [][2]string, upto uint64) error {
+	dirs := map[string]bool{}
+	for _, r := range renames {
+		final := filepath.Join(lt.root, r[1])
+		if err := os.Rename(filepath.Join(lt.root, r[0]), final); err != nil {
+			return err
+		}
+		dirs[filepath.Dir(final)] = true
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	lt.archived = upto
+	if err := e.cat.RefreshTable(context.Background(), lt.name); err != nil {
+		return err
+	}
+	if err := e.syncViewsOn(context.Background(), lt.c); err != nil {
+		return err
+	}
+	if err := exec(lt.c, fmt.Sprintf("DELETE FROM %s WHERE %s <= %d", lt.ident, seqCol, upto)); err != nil {
+		return err
+	}
+	lt.gen.Add(1)
+	return nil
+}
+
+// writeArchive writes live rows up to a sequence number as Parquet, one
+// file per partition, under temporary names; it returns the renames that
+// put them in place (relative to the root).
+func (e *Engine) writeArchive(ctx context.Context, lt *liveTable, upto uint64) ([][2]string, error) {
+	t, ok := e.cat.Snapshot().Table(lt.name)
+	if !ok {
+		return nil, fmt.Errorf("table %s is gone from the catalog", lt.name)
+	}
+	var dataCols []string
+	for _, c := range t.Columns {
+		if !c.Partition {
+			dataCols = append(dataCols, QuoteIdent(c.Name))
+		}
+	}
+	parts := [][]*string{nil} // no partitioning: one file
+	if len(lt.decl.PartitionBy) > 0 {
+		var err error
+		if parts, err = e.partitions(ctx, lt, upto); err != nil {
+			return nil, err
+		}
+	}
+	var renames [][2]string
+	for i, vals := range parts {
+		var dir []string
+		where := fmt.Sprintf("%s <= %d", seqCol, upto)
+		for k, key := range lt.decl.PartitionBy {
+			typ := declType(lt.decl, key)
+			if vals[k] == nil {
+				dir = append(dir, key+"=__HIVE_DEFAULT_PARTITION__")
+				where += fmt.Sprintf(" AND %s IS NULL", QuoteIdent(key))
+			} else {
+				dir = append(dir, key+"="+*vals[k])
+				where += fmt.Sprintf(" AND %s = CAST('%s' AS %s)", QuoteIdent(key), strings.ReplaceAll(*vals[k], "'", "''"), typ)
+			}
+		}
+		rel := filepath.Join(dir...)
+		name := fmt.Sprintf("part-%020d-%d.parquet", upto, i)
+		tmp := filepath.Join(rel, tmpPrefix+name)
+		if err := os.MkdirAll(filepath.Join(lt.root, rel), 0o755); err != nil {
+			return renames, err
+		}
+		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(dataCols, ", "), lt.ident, where, seqCol)
+		renames = append(renames, [2]string{tmp, filepath.Join(rel, name)})
+		if err := e.writeParquet(ctx, q, filepath.Join(lt.root, tmp)); err != nil {
+			return renames, fmt.Errorf("table %s: archive %s: %w", lt.name, filepath.Join(lt.root, rel, name), err)
+		}
+	}
+	return renames, nil
+}
+
+func declType(w *catalog.Writable, name string) string {
+	for _, c := range w.Columns {
+		if strings.EqualFold(c.Name, name) {
+			return c.Type
+		}
+	}
+	return "VARCHAR"
+}
+
+// partitions lists the distinct partition values of live rows up to upto,
+// as text (nil: NULL).
+func (e *Engine) partitions(ctx context.Context, lt *liveTable, upto uint64) ([][]*string, error) {
+	cols := make([]string, len(lt.decl.PartitionBy))
+	for i, k := range lt.decl.PartitionBy {
+		cols[i] = fmt.Sprintf("CAST(%s AS VARCHAR)", QuoteIdent(k))
+	}
+	rows, err := e.internalQuery(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s <= %d", strings.Join(cols, ", "), lt.ident, seqCol, upto))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Release()
+	var out [][]*string
+	for rows.Next() {
+		rec := rows.RecordBatch()
+		for r := range int(rec.NumRows()) {
+			vals := make([]*string, rec.NumCols())
+			for c := range vals {
+				col := rec.Column(c).(*array.String)
+				if !col.IsNull(r) {
+					v := strings.Clone(col.Value(r))
+					vals[c] = &v
+				}
+			}
+			out = append(out, vals)
+		}
+	}
+	return out, rows.Err()
+}
+
+// writeParquet writes a query's result to path and fsyncs it.
+func (e *Engine) writeParquet(ctx context.Context, query, path string) (err error) {
+	rows, err := e.internalQuery(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Release()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(path)
+		}
+	}()
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithStats(true))
+	// The writer closes what it writes to: give it f without Close, so f
+	// can still be fsynced.
+	w, err := pqarrow.NewFileWriter(rows.Schema(), struct{ io.Writer }{f}, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		if err := w.WriteBuffered(rows.RecordBatch()); err != nil {
+			_ = w.Close()
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		_ = w.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// internalQuery runs a SELECT of qry's own: no planning, no sandbox gate,
+// not reported as a query.
+func (e *Engine) internalQuery(ctx context.Context, query string) (*Rows, error) {
+	c, err := e.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: &Plan{SQL: query}, sql: query, began: time.Now(), internal: true}
+	r.stop = interruptOnDone(ctx, c)
+	if err := r.start(query, nil); err != nil {
+		r.err = err
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+var _ arrow.RecordBatch = nil
