@@ -698,3 +698,15 @@ func (e *Engine) hasLive(table string) bool {
 	_, ok := e.live[strings.ToLower(table)]
 	return ok
 }
+
+// HasWritable reports whether any table takes writes.
+func (e *Engine) HasWritable() bool { return len(e.live) > 0 }
+
+// WritableTables lists the tables that take writes.
+func (e *Engine) WritableTables() []string {
+	var out []string
+	for _, lt := range e.live {
+		out = append(out, lt.name)
+	}
+	return out
+}

@@ -28,7 +28,10 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Serve the catalog over Arrow Flight SQL (and HTTP)",
 		Long: `Serve the catalog's tables over Arrow Flight SQL (ADBC, the Flight SQL JDBC
 driver, arrow-go) and plain Arrow Flight (pyarrow.flight: the command or
-ticket is SQL text, a path names a table). Tables are read-only.
+ticket is SQL text, a path names a table). Tables are read-only, except
+those qry.yaml declares writable: they take INSERT, bulk ingest (DoPut)
+and HTTP POST, made durable in a write-ahead log and archived as Parquet
+every tick.
 
 With --http, an HTTP listener serves /healthz, /readyz, /metrics
 (Prometheus), POST /v1/query (JSON, NDJSON, CSV or Arrow IPC by Accept)

@@ -11,7 +11,7 @@ import (
 )
 
 // ErrReadOnly is returned for statements that would write.
-var ErrReadOnly = errors.New("qry serves read-only tables: only queries are accepted")
+var ErrReadOnly = errors.New("refused: qry writes only by appending to writable tables")
 
 // ErrTooLarge is returned for a statement longer than the limit.
 var ErrTooLarge = errors.New("statement too large")
@@ -44,11 +44,11 @@ func toStatus(err error) error {
 	case errors.Is(err, engine.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, engine.ErrMultipleStatements), errors.Is(err, engine.ErrEmpty),
-		errors.Is(err, engine.ErrParams), errors.Is(err, ErrReadOnly):
+		errors.Is(err, engine.ErrParams), errors.Is(err, ErrReadOnly), errors.Is(err, engine.ErrWrite), errors.Is(err, ErrUpdate):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ErrUnknownHandle):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, engine.ErrForbidden):
+	case errors.Is(err, engine.ErrForbidden), errors.Is(err, engine.ErrNotWritable):
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, engine.ErrBusy), errors.Is(err, ErrTooLarge), errors.Is(err, engine.ErrResultTooLarge):
 		return status.Error(codes.ResourceExhausted, err.Error())

@@ -99,7 +99,7 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	s := &Server{eng: eng, log: log, ttl: opts.TicketTTL, opts: opts,
 		stmts: map[string]*statement{}, prepared: map[string]*prepared{}, runs: map[*run]struct{}{}}
 	s.Alloc = opts.Alloc
-	for id, v := range sqlInfo(opts.Version) {
+	for id, v := range sqlInfo(opts.Version, eng.HasWritable()) {
 		if err := s.RegisterSqlInfo(id, v); err != nil {
 			return nil, err
 		}
@@ -185,11 +185,14 @@ func (s *Server) describe(ctx context.Context, sql string) (*engine.Statement, e
 	if err != nil {
 		return nil, err
 	}
-	if !info.ReadOnly {
+	if !info.ReadOnly && !info.Update {
 		return nil, ErrReadOnly
 	}
 	return info, nil
 }
+
+// ErrUpdate is returned when an INSERT is sent as a query.
+var ErrUpdate = errors.New("an INSERT is an update: run it with ExecuteUpdate (executeUpdate in JDBC, cursor.execute in ADBC)")
 
 func (s *Server) flightInfo(desc *flight.FlightDescriptor, schema *arrow.Schema, ticket []byte) *flight.FlightInfo {
 	info := &flight.FlightInfo{
@@ -208,6 +211,9 @@ func (s *Server) flightInfo(desc *flight.FlightDescriptor, schema *arrow.Schema,
 // returns a ticket for it.
 func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	info, err := s.describe(ctx, cmd.GetQuery())
+	if err == nil && info.Update {
+		err = ErrUpdate
+	}
 	if err != nil {
 		return nil, s.fail("GetFlightInfo", err)
 	}
@@ -349,7 +355,7 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	s.sweep(now)
 	s.prepared[h] = &prepared{sql: req.GetQuery(), info: info, expires: now.Add(s.ttl)}
 	s.mu.Unlock()
-	isUpdate := false
+	isUpdate := info.Update
 	return flightsql.ActionCreatePreparedStatementResult{
 		Handle: []byte(h), DatasetSchema: info.Schema, ParameterSchema: info.Params, IsUpdate: &isUpdate,
 	}, nil
@@ -411,6 +417,9 @@ func (s *Server) DoPutPreparedStatementQuery(_ context.Context, cmd flightsql.Pr
 // with its current parameters.
 func (s *Server) GetFlightInfoPreparedStatement(_ context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+	if err == nil && p.info.Update {
+		err = ErrUpdate
+	}
 	if err != nil {
 		return nil, s.fail("GetFlightInfo", err)
 	}
@@ -457,14 +466,107 @@ func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd flightsql.Prepa
 	return s.stream(ctx, nil, p.sql, args)
 }
 
-// DoPutCommandStatementUpdate refuses writes: tables are read-only.
-func (s *Server) DoPutCommandStatementUpdate(context.Context, flightsql.StatementUpdate) (int64, error) {
-	return 0, s.fail("DoPut", ErrReadOnly)
+// DoPutCommandStatementUpdate runs an INSERT into a writable table.
+func (s *Server) DoPutCommandStatementUpdate(ctx context.Context, cmd flightsql.StatementUpdate) (int64, error) {
+	if len(cmd.GetQuery()) > s.opts.MaxSQLBytes {
+		return 0, s.fail("DoPut", fmt.Errorf("%w: the limit is %d bytes", ErrTooLarge, s.opts.MaxSQLBytes))
+	}
+	n, err := s.eng.Exec(s.origin(ctx), cmd.GetQuery())
+	if err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	return n, nil
 }
 
-// DoPutPreparedStatementUpdate refuses writes: tables are read-only.
-func (s *Server) DoPutPreparedStatementUpdate(context.Context, flightsql.PreparedStatementUpdate, flight.MessageReader) (int64, error) {
-	return 0, s.fail("DoPut", ErrReadOnly)
+// DoPutPreparedStatementUpdate runs a prepared INSERT once per row of the
+// parameter batches sent (or once with the bound parameters), as one
+// write.
+func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql.PreparedStatementUpdate, rdr flight.MessageReader) (int64, error) {
+	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	var sets [][]any
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for r := range int(rec.NumRows()) {
+			args, err := rowValues(rec, r)
+			if err != nil {
+				return 0, s.fail("DoPut", err)
+			}
+			sets = append(sets, args)
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	if len(sets) == 0 {
+		s.mu.Lock()
+		sets = [][]any{p.args}
+		s.mu.Unlock()
+	}
+	n, err := s.eng.Exec(s.origin(ctx), p.sql, sets...)
+	if err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	return n, nil
+}
+
+// DoPutCommandStatementIngest appends Arrow batches to a writable table
+// (ADBC's adbc_ingest in "append" or "create_append" mode) as one write.
+func (s *Server) DoPutCommandStatementIngest(ctx context.Context, cmd flightsql.StatementIngest, rdr flight.MessageReader) (int64, error) {
+	if opts := cmd.GetTableDefinitionOptions(); opts != nil {
+		switch opts.GetIfExists() {
+		case flightsql.TableDefinitionOptionsTableExistsOptionReplace:
+			return 0, s.fail("DoPut", fmt.Errorf("%w: ingest may append to a writable table, not replace it", ErrReadOnly))
+		case flightsql.TableDefinitionOptionsTableExistsOptionFail:
+			return 0, s.fail("DoPut", fmt.Errorf("%w: table %s exists (ingest may append to it)", ErrReadOnly, cmd.GetTable()))
+		}
+	}
+	if cmd.GetTemporary() {
+		return 0, s.fail("DoPut", fmt.Errorf("%w: no temporary tables", ErrReadOnly))
+	}
+	if c := cmd.GetCatalog(); c != "" && c != engine.CatalogName {
+		return 0, s.fail("DoPut", fmt.Errorf("%s.%s: %w", c, cmd.GetTable(), engine.ErrNotWritable))
+	}
+	var batches []arrow.RecordBatch
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
+	var size int64
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		rec.Retain()
+		batches = append(batches, rec)
+		for _, col := range rec.Columns() {
+			for _, b := range col.Data().Buffers() {
+				if b != nil {
+					size += int64(b.Len())
+				}
+			}
+		}
+		if size > maxIngest {
+			return 0, s.fail("DoPut", fmt.Errorf("%w: one ingest may hold up to %d MiB: send several", ErrTooLarge, maxIngest>>20))
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	n, err := s.eng.Append(s.origin(ctx), cmd.GetTable(), batches)
+	if err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	return n, nil
+}
+
+// maxIngest bounds one bulk ingest, which is held whole so that it is
+// written whole or not at all.
+const maxIngest = 1 << 30
+
+func (s *Server) origin(ctx context.Context) context.Context {
+	return engine.WithOrigin(ctx, engine.Origin{Frontend: "flight", User: User(ctx)})
 }
 
 func (s *Server) fail(call string, err error) error {

@@ -7,12 +7,12 @@ import (
 
 // sqlInfo is what GetSqlInfo reports. Every id a client may ask for must be
 // here: one unknown id fails the whole request.
-func sqlInfo(version string) map[flightsql.SqlInfo]any {
+func sqlInfo(version string, writable bool) map[flightsql.SqlInfo]any {
 	return map[flightsql.SqlInfo]any{
 		flightsql.SqlInfoFlightSqlServerName:                "qry",
 		flightsql.SqlInfoFlightSqlServerVersion:             version,
 		flightsql.SqlInfoFlightSqlServerArrowVersion:        arrow.PkgVersion,
-		flightsql.SqlInfoFlightSqlServerReadOnly:            true,
+		flightsql.SqlInfoFlightSqlServerReadOnly:            !writable,
 		flightsql.SqlInfoFlightSqlServerSql:                 true,
 		flightsql.SqlInfoFlightSqlServerSubstrait:           false,
 		flightsql.SqlInfoFlightSqlServerSubstraitMinVersion: "",
@@ -20,7 +20,7 @@ func sqlInfo(version string) map[flightsql.SqlInfo]any {
 		// No transactions: ADBC would begin one at connect otherwise.
 		flightsql.SqlInfoFlightSqlServerTransaction:                 int32(flightsql.SqlTransactionNone),
 		flightsql.SqlInfoFlightSqlServerCancel:                      true,
-		flightsql.SqlInfoFlightSqlServerBulkIngestion:               false,
+		flightsql.SqlInfoFlightSqlServerBulkIngestion:               writable,
 		flightsql.SqlInfoFlightSqlServerIngestTransactionsSupported: false,
 		flightsql.SqlInfoFlightSqlServerStatementTimeout:            int32(0),
 		flightsql.SqlInfoFlightSqlServerTransactionTimeout:          int32(0),

@@ -43,9 +43,9 @@ func httpStatus(err error) int {
 	case errors.Is(err, engine.ErrCanceled), errors.Is(err, context.Canceled), errors.Is(err, ErrNotReady):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, engine.ErrMultipleStatements), errors.Is(err, engine.ErrEmpty),
-		errors.Is(err, engine.ErrParams), errors.Is(err, ErrRequest):
+		errors.Is(err, engine.ErrParams), errors.Is(err, ErrRequest), errors.Is(err, engine.ErrWrite):
 		return http.StatusBadRequest
-	case errors.Is(err, engine.ErrForbidden):
+	case errors.Is(err, engine.ErrForbidden), errors.Is(err, engine.ErrNotWritable):
 		return http.StatusForbidden
 	case errors.Is(err, engine.ErrBusy):
 		return http.StatusTooManyRequests

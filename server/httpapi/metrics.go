@@ -107,6 +107,9 @@ var (
 	descRefresh   = prometheus.NewDesc("qry_catalog_refresh_seconds", "Duration of the last catalog refresh.", nil, nil)
 	descRefreshAt = prometheus.NewDesc("qry_catalog_last_refresh_timestamp_seconds", "When the last catalog refresh ended (Unix time).", nil, nil)
 	descRefreshOK = prometheus.NewDesc("qry_catalog_last_refresh_success", "1 if the last catalog refresh succeeded.", nil, nil)
+	descLiveRows  = prometheus.NewDesc("qry_live_rows", "Rows written to writable tables and not archived yet.", nil, nil)
+	descLastTick  = prometheus.NewDesc("qry_live_last_tick_timestamp_seconds", "When the last tick archived live rows (Unix time).", nil, nil)
+	descTicks     = prometheus.NewDesc("qry_live_ticks_total", "Ticks, by outcome.", []string{"outcome"}, nil)
 )
 
 type engineCollector struct{ eng *engine.Engine }
@@ -115,7 +118,7 @@ var _ prometheus.Collector = engineCollector{}
 
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRunning, descWaiting, descMaxConns, descTables, descFiles, descBytes,
-		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK} {
+		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK, descLiveRows, descLastTick, descTicks} {
 		ch <- d
 	}
 }
@@ -151,4 +154,13 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 		ok = 1
 	}
 	gauge(descRefreshOK, ok)
+	if c.eng.HasWritable() {
+		live := c.eng.LiveStats()
+		gauge(descLiveRows, float64(live.LiveRows))
+		if !live.LastTick.IsZero() {
+			gauge(descLastTick, float64(live.LastTick.UnixNano())/float64(time.Second))
+		}
+		ch <- prometheus.MustNewConstMetric(descTicks, prometheus.CounterValue, float64(live.Ticks), "ok")
+		ch <- prometheus.MustNewConstMetric(descTicks, prometheus.CounterValue, float64(live.Fails), "failed")
+	}
 }

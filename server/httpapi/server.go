@@ -68,6 +68,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("POST /v1/query", s.authed(s.query))
 	s.mux.HandleFunc("GET /v1/tables", s.authed(s.tables))
 	s.mux.HandleFunc("GET /v1/tables/{name}", s.authed(s.table))
+	s.mux.HandleFunc("POST /v1/tables/{name}/rows", s.authed(s.write))
 	return s
 }
 
