@@ -184,17 +184,7 @@ func (e *Engine) readAll(ctx context.Context, c *conn, query string) ([]arrow.Re
 	if err := r.start(query, nil); err != nil {
 		return nil, err
 	}
-	var out []arrow.RecordBatch
-	for r.Next() {
-		b := r.RecordBatch()
-		b.Retain()
-		out = append(out, b)
-	}
-	if err := r.Err(); err != nil {
-		release(out)
-		return nil, err
-	}
-	return out, nil
+	return collect(r)
 }
 
 // describeInsert reports an INSERT's parameters (its result has no rows).

@@ -563,13 +563,18 @@ func readIPC(payload []byte) ([]arrow.RecordBatch, error) {
 		return nil, err
 	}
 	defer r.Release()
+	return collect(r)
+}
+
+// collect reads every batch of rr, retained (the caller releases them).
+func collect(rr array.RecordReader) ([]arrow.RecordBatch, error) {
 	var out []arrow.RecordBatch
-	for r.Next() {
-		b := r.RecordBatch()
+	for rr.Next() {
+		b := rr.RecordBatch()
 		b.Retain()
 		out = append(out, b)
 	}
-	if err := r.Err(); err != nil {
+	if err := rr.Err(); err != nil {
 		release(out)
 		return nil, err
 	}
