@@ -11,7 +11,7 @@ import (
 )
 
 // ErrReadOnly is returned for statements that would write.
-var ErrReadOnly = errors.New("refused: qry writes only by appending to writable tables")
+var ErrReadOnly = errors.New("read-only: qry writes only by appending to writable tables")
 
 // ErrTooLarge is returned for a statement longer than the limit.
 var ErrTooLarge = errors.New("statement too large")

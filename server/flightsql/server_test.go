@@ -246,7 +246,11 @@ func TestErrorsAreStatuses(t *testing.T) {
 		})
 	}
 	_, err := e.client.ExecuteUpdate(context.Background(), "DELETE FROM trips")
-	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
+	require.Contains(t, err.Error(), "only INSERT INTO a writable table")
+	_, err = e.client.ExecuteUpdate(context.Background(), "INSERT INTO trips SELECT * FROM trips")
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
+	require.Contains(t, err.Error(), "read-only")
 	// Still serving.
 	require.Equal(t, [][]string{{"1"}}, e.query(t, "SELECT 1"))
 }
