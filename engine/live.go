@@ -64,11 +64,7 @@ func (e *Engine) Writable(table string) (*arrow.Schema, bool) {
 	if !ok {
 		return nil, false
 	}
-	return lt.schema(), true
-}
-
-func (lt *liveTable) schema() *arrow.Schema {
-	return lt.arrowSchema
+	return lt.arrowSchema, true
 }
 
 // openLive creates the live tables of the catalog's writable tables,
@@ -89,7 +85,7 @@ func (e *Engine) openLive(ctx context.Context) error {
 		return fmt.Errorf("live tier: %w", err)
 	}
 	for _, t := range writable {
-		lt, err := e.openLiveTable(ctx, t)
+		lt, err := e.openLiveTable(t)
 		if err != nil {
 			return fmt.Errorf("table %s: %w", t.Name, err)
 		}
@@ -98,7 +94,7 @@ func (e *Engine) openLive(ctx context.Context) error {
 	return nil
 }
 
-func (e *Engine) openLiveTable(ctx context.Context, t *catalog.Table) (*liveTable, error) {
+func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 	lt := &liveTable{name: t.Name, root: t.Root, decl: t.Writable,
 		ident:  LiveCatalog + ".main." + QuoteIdent(t.Name),
 		walDir: filepath.Join(t.Root, WALDirName)}
@@ -166,7 +162,6 @@ func (e *Engine) openLiveTable(ctx context.Context, t *catalog.Table) (*liveTabl
 	if replayed > 0 {
 		e.log.Info("write-ahead log replayed", "table", lt.name, "rows", replayed)
 	}
-	_ = ctx
 	return lt, nil
 }
 

@@ -145,8 +145,6 @@ func TestLiveWritesTickAndRestart(t *testing.T) {
 	n, err = eng.Exec(context.Background(), "INSERT INTO readings SELECT 's2', NULL, v, DATE '2024-05-01' FROM (VALUES (1602.0), (1603.0)) t(v)")
 	require.NoError(t, err)
 	require.Equal(t, int64(2), n)
-	want1604 := []string{"1604", expect(1604)[1], expect(1604)[2]}
-	_ = want1604
 	require.Equal(t, []string{"1604", fmt.Sprint(mustInt(expect(1600)[1]) + 4), fixture.Float(mustFloat(expect(1600)[2]) + 1600 + 1601 + 1602 + 1603)}, count(t, eng))
 	before := count(t, eng)
 
