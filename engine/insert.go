@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	mapping "github.com/duckdb/duckdb-go-bindings"
 
+	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/sql"
 )
 
@@ -162,6 +164,71 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 	}
 	defer release(batches)
 	return e.Append(ctx, st.lt.name, batches)
+}
+
+// valuesParamsRE matches a source of one row of bare parameters:
+// VALUES (?, ?, ?).
+var valuesParamsRE = regexp.MustCompile(`(?is)^values\s*\(\s*\?(?:\s*,\s*\?)*\s*\)$`)
+
+// AppendParams runs a prepared INSERT ... VALUES (?, ...) over batches of
+// parameter rows as one Append, with no statement per row: the batches'
+// columns become the target columns. ok is false when the statement is of
+// another shape (or its parameters do not fit the columns as they are), and
+// the caller must bind the rows one by one with Exec.
+func (e *Engine) AppendParams(ctx context.Context, text string, batches []arrow.RecordBatch) (n int64, ok bool, err error) {
+	st, err := e.parseInsert(ctx, text)
+	if err != nil {
+		return 0, true, err
+	}
+	if st.by != "" || !valuesParamsRE.MatchString(strings.TrimSpace(st.source)) || len(batches) == 0 {
+		return 0, false, nil
+	}
+	var targets []string
+	if cols := strings.TrimSpace(st.columns); cols != "" {
+		for _, c := range strings.Split(strings.Trim(cols, "()"), ",") {
+			parts := splitIdent(c)
+			targets = append(targets, parts[len(parts)-1])
+		}
+	} else {
+		for _, c := range st.lt.decl.Columns {
+			targets = append(targets, c.Name)
+		}
+	}
+	schema := batches[0].Schema()
+	if schema.NumFields() != len(targets) {
+		return 0, false, nil
+	}
+	fields := make([]arrow.Field, len(targets))
+	for i, f := range schema.Fields() {
+		col, found := st.lt.column(targets[i])
+		if !found || !compatible(f.Type, col.Type) {
+			return 0, false, nil
+		}
+		fields[i] = arrow.Field{Name: col.Name, Type: f.Type, Nullable: true}
+	}
+	named := arrow.NewSchema(fields, nil)
+	renamed := make([]arrow.RecordBatch, 0, len(batches))
+	defer func() { release(renamed) }()
+	for _, b := range batches {
+		if !b.Schema().Equal(schema) {
+			return 0, false, nil
+		}
+		renamed = append(renamed, array.NewRecordBatch(named, b.Columns(), b.NumRows()))
+	}
+	start := time.Now()
+	n, err = e.Append(ctx, st.lt.name, renamed)
+	e.reportWrite(ctx, text, start, n, err)
+	return n, true, err
+}
+
+// column finds a declared column by name, ignoring case.
+func (lt *liveTable) column(name string) (catalog.WritableColumn, bool) {
+	for _, c := range lt.decl.Columns {
+		if strings.EqualFold(c.Name, name) {
+			return c, true
+		}
+	}
+	return catalog.WritableColumn{}, false
 }
 
 // renameStage makes DuckDB's messages about the staging table name the

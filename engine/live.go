@@ -56,6 +56,7 @@ type liveTable struct {
 	// tickMu serializes ticks and compactions of this table.
 	tickMu      sync.Mutex
 	arrowSchema *arrow.Schema
+	inDDL       string // creates the landing table of appended rows
 }
 
 // Writable reports whether table takes writes, and its Arrow schema.
@@ -122,9 +123,9 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 	// Appended batches land here first; a plain INSERT ... SELECT then
 	// moves them into the live table inside the write's transaction (the
 	// appender's own insert is not isolated from concurrent scans).
-	if err := exec(c, fmt.Sprintf("CREATE TEMP TABLE %s (%s)", inTable, strings.Join(cols, ", "))); err != nil {
-		return nil, err
-	}
+	// It is made afresh for each write: rows deleted from a table stay
+	// behind in its storage and slow every later scan of it.
+	lt.inDDL = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", inTable, strings.Join(cols, ", "))
 	schema, err := e.describeLive(lt)
 	if err != nil {
 		return nil, err
@@ -432,10 +433,10 @@ func (lt *liveTable) insert(batches []arrow.RecordBatch, first uint64) error {
 	targets = append(targets, seqCol)
 	exprs = append(exprs, seqCol)
 	query := fmt.Sprintf("INSERT INTO temp.%s (%s) SELECT %s FROM appended", inTable, strings.Join(targets, ", "), strings.Join(exprs, ", "))
-	if err := exec(lt.c, "DELETE FROM temp."+inTable); err != nil {
+	if err := exec(lt.c, lt.inDDL); err != nil {
 		return err
 	}
-	defer func() { _ = exec(lt.c, "DELETE FROM temp."+inTable) }()
+	defer func() { _ = exec(lt.c, "DROP TABLE IF EXISTS temp."+inTable) }()
 
 	conv, ed := mapping.SchemaFromArrow(lt.c.c, schema)
 	if err := errorData(ed); err != nil {

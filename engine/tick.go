@@ -100,17 +100,29 @@ func (e *Engine) Tick(ctx context.Context, table string) (err error) {
 		lt.mu.Unlock()
 		return err
 	}
-	// Writers wait while the archive is read: a scan running beside the
-	// writer's inserts was seen to return rows past its filter.
-	renames, err := e.writeArchive(ctx, lt, upto)
+	// The rows to archive are copied while writers wait (a scan running
+	// beside the writer's inserts was seen to return rows past its
+	// filter); the Parquet files are then written from the copy while
+	// writes go on.
+	snap := LiveCatalog + ".main." + QuoteIdent("_qry_tick_"+lt.name)
+	err = exec(lt.c, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM %s WHERE %s <= %d", snap, lt.ident, seqCol, upto))
 	lt.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		lt.mu.Lock()
+		_ = exec(lt.c, "DROP TABLE IF EXISTS "+snap)
+		lt.mu.Unlock()
+	}()
+	renames, err := e.writeArchive(ctx, lt, snap, upto)
+	if err == nil {
+		err = lt.writeJournal(journal{Archived: upto, Renames: renames})
+	}
 	if err != nil {
 		for _, r := range renames {
 			_ = os.Remove(filepath.Join(lt.root, r[0]))
 		}
-		return err
-	}
-	if err := lt.writeJournal(journal{Archived: upto, Renames: renames}); err != nil {
 		return err
 	}
 	// The hand-over: no query plans or starts meanwhile.
@@ -159,10 +171,11 @@ func (e *Engine) publish(lt *liveTable, renames [][2]string, upto uint64) error 
 	return nil
 }
 
-// writeArchive writes live rows up to a sequence number as Parquet, one
-// file per partition, under temporary names; it returns the renames that
-// put them in place (relative to the root).
-func (e *Engine) writeArchive(ctx context.Context, lt *liveTable, upto uint64) ([][2]string, error) {
+// writeArchive writes the rows of src (a copy of live rows up to a
+// sequence number) as Parquet, one file per partition, under temporary
+// names; it returns the renames that put them in place (relative to the
+// root).
+func (e *Engine) writeArchive(ctx context.Context, lt *liveTable, src string, upto uint64) ([][2]string, error) {
 	t, ok := e.cat.Snapshot().Table(lt.name)
 	if !ok {
 		return nil, fmt.Errorf("table %s is gone from the catalog", lt.name)
@@ -176,14 +189,14 @@ func (e *Engine) writeArchive(ctx context.Context, lt *liveTable, upto uint64) (
 	parts := [][]*string{nil} // no partitioning: one file
 	if len(lt.decl.PartitionBy) > 0 {
 		var err error
-		if parts, err = e.partitions(ctx, lt, upto); err != nil {
+		if parts, err = e.partitions(ctx, lt, src); err != nil {
 			return nil, err
 		}
 	}
 	var renames [][2]string
 	for i, vals := range parts {
 		var dir []string
-		where := fmt.Sprintf("%s <= %d", seqCol, upto)
+		where := "true"
 		for k, key := range lt.decl.PartitionBy {
 			typ := declType(lt.decl, key)
 			if vals[k] == nil {
@@ -200,7 +213,7 @@ func (e *Engine) writeArchive(ctx context.Context, lt *liveTable, upto uint64) (
 		if err := os.MkdirAll(filepath.Join(lt.root, rel), 0o755); err != nil {
 			return renames, err
 		}
-		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(dataCols, ", "), lt.ident, where, seqCol)
+		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(dataCols, ", "), src, where, seqCol)
 		renames = append(renames, [2]string{tmp, filepath.Join(rel, name)})
 		if err := e.writeParquet(ctx, q, filepath.Join(lt.root, tmp)); err != nil {
 			return renames, fmt.Errorf("table %s: archive %s: %w", lt.name, filepath.Join(lt.root, rel, name), err)
@@ -218,14 +231,14 @@ func declType(w *catalog.Writable, name string) string {
 	return "VARCHAR"
 }
 
-// partitions lists the distinct partition values of live rows up to upto,
-// as text (nil: NULL).
-func (e *Engine) partitions(ctx context.Context, lt *liveTable, upto uint64) ([][]*string, error) {
+// partitions lists the distinct partition values of the rows of src, as
+// text (nil: NULL).
+func (e *Engine) partitions(ctx context.Context, lt *liveTable, src string) ([][]*string, error) {
 	cols := make([]string, len(lt.decl.PartitionBy))
 	for i, k := range lt.decl.PartitionBy {
 		cols[i] = fmt.Sprintf("CAST(%s AS VARCHAR)", QuoteIdent(k))
 	}
-	rows, err := e.internalQuery(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s <= %d", strings.Join(cols, ", "), lt.ident, seqCol, upto))
+	rows, err := e.internalQuery(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM %s", strings.Join(cols, ", "), src))
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/qry-dev/qry/engine"
 )
 
 // rowValues turns one row of a parameter batch into Go values the engine
@@ -24,7 +26,7 @@ func rowValues(rec arrow.RecordBatch, row int) ([]any, error) {
 }
 
 func value(arr arrow.Array, i int) (any, error) {
-	if arr.IsNull(i) {
+	if arr.IsNull(i) || arr.DataType().ID() == arrow.NULL {
 		return nil, nil
 	}
 	switch a := arr.(type) {
@@ -71,5 +73,5 @@ func value(arr arrow.Array, i int) (any, error) {
 	case *array.Dictionary:
 		return value(a.Dictionary(), a.GetValueIndex(i))
 	}
-	return nil, fmt.Errorf("type %s is not supported as a parameter", arr.DataType())
+	return nil, fmt.Errorf("%w: type %s is not supported as a parameter", engine.ErrParams, arr.DataType())
 }

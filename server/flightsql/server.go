@@ -486,9 +486,29 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql
 	if err != nil {
 		return 0, s.fail("DoPut", err)
 	}
-	var sets [][]any
+	var batches []arrow.RecordBatch
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
+		rec.Retain()
+		batches = append(batches, rec)
+	}
+	if err := rdr.Err(); err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	// INSERT ... VALUES (?, ...): the parameter batches are the rows.
+	if n, ok, err := s.eng.AppendParams(s.origin(ctx), p.sql, batches); ok {
+		if err != nil {
+			return 0, s.fail("DoPut", err)
+		}
+		return n, nil
+	}
+	var sets [][]any
+	for _, rec := range batches {
 		for r := range int(rec.NumRows()) {
 			args, err := rowValues(rec, r)
 			if err != nil {
@@ -496,9 +516,6 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql
 			}
 			sets = append(sets, args)
 		}
-	}
-	if err := rdr.Err(); err != nil {
-		return 0, s.fail("DoPut", err)
 	}
 	if len(sets) == 0 {
 		s.mu.Lock()

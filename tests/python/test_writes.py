@@ -10,6 +10,7 @@ import urllib.request
 
 import adbc_driver_flightsql.dbapi as flight_sql
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -101,6 +102,25 @@ def test_insert_with_parameters(writable):
     same(got, want)
 
 
+def test_insert_many_parameter_rows(writable):
+    """executemany sends every parameter row in one DoPut: one write."""
+    df = frame(range(20000, 20500))
+    rows = pa.Table.from_pandas(df[["value", "id", "day", "name"]], preserve_index=False)
+    with flight_sql.connect(writable.url) as conn, conn.cursor() as cur:
+        # Bare parameters in another column order: the rows go in as Arrow.
+        cur.executemany("INSERT INTO events (value, id, day, name) VALUES (?, ?, ?, ?)", rows)
+        # Expressions around the parameters: bound row by row.
+        cur.executemany("INSERT INTO events (id, name, value, day) VALUES (? + 1000, upper(?), ?, ?)",
+                        [(i, f"x{i}", None, datetime.date(2024, 6, 2)) for i in range(20000, 20003)])
+        # A NULL id in the third row: nothing of the request is written.
+        with pytest.raises(Exception, match="NOT NULL"):
+            cur.executemany("INSERT INTO events (id, name) VALUES (?, ?)", [(20900, "a"), (20901, "b"), (None, "c")])
+    same(read_back(writable, "id >= 20000 AND id < 21000"), df)
+    want = pd.DataFrame({"id": [21000, 21001, 21002], "name": ["X20000", "X20001", "X20002"],
+                         "value": [float("nan")] * 3, "day": [datetime.date(2024, 6, 2)] * 3})
+    same(read_back(writable, "id >= 21000 AND id < 22000"), want)
+
+
 def test_http_post_ndjson_and_csv(writable):
     rows = [{"id": 7000 + i, "name": f"h{i}", "value": i / 4, "day": "2024-06-10"} for i in range(50)]
     req = urllib.request.Request(writable.http + "/v1/tables/events/rows",
@@ -113,7 +133,7 @@ def test_http_post_ndjson_and_csv(writable):
                                  headers={"Content-Type": "text/csv"}, method="POST")
     with urllib.request.urlopen(req) as resp:
         assert json.load(resp) == {"rows": 2}
-    got = read_back(writable, "id >= 7000")
+    got = read_back(writable, "id >= 7000 AND id < 9000")
     want = pd.DataFrame({"id": [r["id"] for r in rows] + [8000, 8001],
                          "name": [r["name"] for r in rows] + ["c1", None],
                          "value": [r["value"] for r in rows] + [1.5, 2.0],
