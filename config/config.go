@@ -112,6 +112,7 @@ type doc struct {
 		MaxResultRows  scalar `yaml:"max_result_rows" flag:"max-result-rows"`
 		MaxResultBytes scalar `yaml:"max_result_bytes" flag:"max-result-bytes"`
 		TicketTTL      scalar `yaml:"ticket_ttl" flag:"ticket-ttl"`
+		ResultCache    scalar `yaml:"result_cache" flag:"result-cache"`
 	} `yaml:"limits"`
 	Log struct {
 		Format scalar `yaml:"format" flag:"log-format"`

@@ -65,6 +65,10 @@ type Options struct {
 	// no bound.
 	MaxResultRows  int64
 	MaxResultBytes int64
+	// ResultCacheBytes sizes the cache of small results (bytes of Arrow
+	// buffers; one result may take a 16th of it). 0 means no cache; only a
+	// sandboxed engine caches.
+	ResultCacheBytes int64
 	// OnQueryDone, if set, receives each query's stats when it is over
 	// (for the query log and metrics). It must not block.
 	OnQueryDone func(QueryStats)
@@ -89,6 +93,7 @@ type Engine struct {
 	mem  *poolAllocator
 
 	parser *sql.Parser
+	cache  *resultCache
 
 	waiting atomic.Int64
 
@@ -171,6 +176,9 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		return nil, err
 	}
 	e.parser = parser
+	if opts.Sandbox {
+		e.cache = newResultCache(opts.ResultCacheBytes)
+	}
 	for i := 0; i < opts.MaxConns; i++ {
 		c := &conn{}
 		if mapping.Connect(e.db, &c.c) == mapping.StateError {
@@ -239,6 +247,9 @@ func (e *Engine) Close() error {
 			}
 			lt.mu.Unlock()
 			lt.tickMu.Unlock()
+		}
+		if e.cache != nil {
+			e.cache.clear()
 		}
 		for _, c := range append(e.all, e.extra...) {
 			mapping.Disconnect(&c.c)

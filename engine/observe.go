@@ -42,6 +42,7 @@ type QueryStats struct {
 	// references and those left after pruning.
 	Files, FilesRead int
 	FromStats        bool
+	Cached           bool // answered from the result cache: Files as planned, none opened
 	// Err is nil for a result read to its end; ErrCanceled for one
 	// released before its end.
 	Err error
@@ -82,6 +83,7 @@ func (e *Engine) report(ctx context.Context, sql string, start time.Time, plan *
 	st := QueryStats{SQL: sql, Origin: OriginOf(ctx), Duration: time.Since(start), Rows: rows, Bytes: bytes, Err: err}
 	if plan != nil {
 		st.FromStats = plan.FromStats
+		st.Cached = plan.Cached
 		for _, t := range plan.Tables {
 			st.Files += t.Files
 			st.FilesRead += t.Kept

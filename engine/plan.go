@@ -21,6 +21,9 @@ type Plan struct {
 	Tables []TablePlan
 	// FromStats is true when the answer came from statistics alone.
 	FromStats bool
+	// Cached is true when the answer came from the result cache.
+	Cached bool
+	parsed bool // a SELECT the parser read
 }
 
 // TablePlan is one table reference's pruning.
@@ -56,6 +59,9 @@ func (p *Plan) String() string {
 	if p.FromStats {
 		b.WriteString("answered from file statistics: no file opened\n")
 	}
+	if p.Cached {
+		b.WriteString("answered from the result cache\n")
+	}
 	return b.String()
 }
 
@@ -78,6 +84,7 @@ func (e *Engine) plan(ctx context.Context, text string, c *conn) (*Plan, error) 
 		}
 		return nil, err
 	}
+	p.parsed = true
 	snap := e.cat.Snapshot()
 	if e.opts.Sandbox {
 		if err := sql.CheckSources(st, func(name string) bool {

@@ -42,6 +42,11 @@ type Rows struct {
 	started  func()
 	internal bool // qry's own query: not reported
 	borrowed bool // c belongs to the caller: not returned to the pool
+	// cached: the result comes from the result cache (replay holds the
+	// batches not read yet; c is nil). collect gathers a result to cache.
+	cached  bool
+	replay  []arrow.RecordBatch
+	collect *collector
 
 	mu       sync.Mutex
 	refs     int64
@@ -87,6 +92,9 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 		e.report(ctx, sql, start, plan, 0, 0, err)
 		return nil, err
 	}
+	// Read before the views are synced: the result is of this catalog
+	// version or a newer one.
+	version := e.cat.Snapshot().Version
 	if err := e.syncViewsOn(ctx, c); err != nil {
 		return fail(nil, err)
 	}
@@ -95,7 +103,18 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	if err != nil {
 		return fail(nil, err)
 	}
-	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start}
+	var collect *collector
+	if key := e.cacheKey(sql, args, plan, version); key != "" && explain == "" {
+		if ent := e.cache.get(key, version); ent != nil {
+			e.release(c)
+			cp := *ent.plan
+			cp.Cached = true
+			return &Rows{e: e, ctx: ctx, refs: 1, plan: &cp, sql: sql, began: start, schema: ent.schema,
+				replay: ent.batches, cached: true, stop: func() {}}, nil
+		}
+		collect = &collector{key: key, version: version}
+	}
+	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start, collect: collect}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
 	r.stop = interruptOnDone(ctx, c)
 	r.started = unlock
@@ -265,6 +284,16 @@ func (r *Rows) Next() bool {
 		r.cur, r.prefix = r.prefix, nil
 		return true
 	}
+	if r.cached {
+		if len(r.replay) == 0 {
+			r.done = true
+			return false
+		}
+		r.cur, r.replay = r.replay[0], r.replay[1:]
+		r.rows.Add(r.cur.NumRows())
+		r.bytes += batchBytes(r.cur)
+		return true
+	}
 	var parts []arrow.RecordBatch
 	var n int64
 	for n < int64(r.e.opts.BatchRows) {
@@ -298,6 +327,9 @@ func (r *Rows) Next() bool {
 		r.cur = nil
 		r.err = fmt.Errorf("%w: the limits are %d rows and %d bytes (0: none)", ErrResultTooLarge, lim.MaxResultRows, lim.MaxResultBytes)
 		return false
+	}
+	if r.collect != nil {
+		r.collect.add(r.cur, r.e.cache.entryMax)
 	}
 	return true
 }
@@ -384,6 +416,9 @@ func (r *Rows) RowsRead() int64 { return r.rows.Load() }
 // Progress reports DuckDB's estimate of the running query's progress, in
 // percent (-1 when unknown).
 func (r *Rows) Progress() float64 {
+	if r.c == nil {
+		return 100
+	}
 	p := mapping.QueryProgress(r.c.c)
 	pct, _, _ := mapping.QueryProgressTypeMembers(&p)
 	return pct
@@ -430,7 +465,20 @@ func (r *Rows) close() {
 		r.prefix.Release()
 		r.prefix = nil
 	}
+	if k := r.collect; k != nil {
+		r.collect = nil
+		if r.done && r.err == nil && !k.over {
+			r.e.cache.put(&cacheEntry{key: k.key, version: k.version, schema: r.schema, batches: k.batches, bytes: k.bytes, plan: r.plan})
+		} else {
+			release(k.batches)
+		}
+	}
+	release(r.replay)
+	r.replay = nil
 	r.stop()
+	if r.c == nil {
+		return // served from the cache
+	}
 	if r.hasRes {
 		if !r.done && r.err == nil {
 			// Stop a query still producing rows before destroying it.

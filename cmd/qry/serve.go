@@ -171,6 +171,7 @@ lets running streams finish for up to 10 s, then cancels them.`,
 	f.IntVar(&so.MaxSQLBytes, "max-sql-bytes", 1<<20, "longest statement text accepted")
 	f.Int64Var(&g.engine.MaxResultRows, "max-result-rows", 0, "most rows one result may have (0: no limit)")
 	f.Int64Var(&g.engine.MaxResultBytes, "max-result-bytes", 0, "most bytes one result may have (0: no limit)")
+	f.Int64Var(&g.engine.ResultCacheBytes, "result-cache", 64<<20, "bytes of small results kept to answer repeated queries until their data changes (0: no cache)")
 	f.DurationVar(&so.TicketTTL, "ticket-ttl", 10*time.Minute, "how long an unused ticket or an idle prepared statement lives")
 	f.DurationVar(&refresh, "refresh", 10*time.Second, "how often to look for new, changed and removed files (0: never)")
 	f.IntVar(&g.batchRows, "batch-rows", 65536, "rows per Arrow batch sent (DuckDB makes 2,048-row chunks; larger batches travel faster)")
@@ -197,6 +198,9 @@ func logQuery(log *slog.Logger, st engine.QueryStats, withSQL bool) {
 	}
 	if st.FromStats {
 		attrs = append(attrs, slog.Bool("from_stats", true))
+	}
+	if st.Cached {
+		attrs = append(attrs, slog.Bool("cached", true))
 	}
 	if withSQL {
 		attrs = append(attrs, slog.String("sql", st.SQL))

@@ -22,6 +22,7 @@ type Metrics struct {
 	bytes    *prometheus.CounterVec
 	files    *prometheus.CounterVec
 	fromStat prometheus.Counter
+	cached   prometheus.Counter
 }
 
 // NewMetrics returns metrics on a registry of their own, with the Go
@@ -54,8 +55,12 @@ func NewMetrics() *Metrics {
 			Name: "qry_queries_from_stats_total",
 			Help: "Queries answered from file statistics without opening a file.",
 		}),
+		cached: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qry_queries_cached_total",
+			Help: "Queries answered from the result cache.",
+		}),
 	}
-	m.reg.MustRegister(m.queries, m.latency, m.rows, m.bytes, m.files, m.fromStat,
+	m.reg.MustRegister(m.queries, m.latency, m.rows, m.bytes, m.files, m.fromStat, m.cached,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -70,10 +75,15 @@ func (m *Metrics) Observe(st engine.QueryStats) {
 	m.latency.WithLabelValues(fe).Observe(st.Duration.Seconds())
 	m.rows.WithLabelValues(fe).Add(float64(st.Rows))
 	m.bytes.WithLabelValues(fe).Add(float64(st.Bytes))
-	m.files.WithLabelValues("scanned").Add(float64(st.FilesRead))
-	m.files.WithLabelValues("pruned").Add(float64(st.Files - st.FilesRead))
+	if !st.Cached {
+		m.files.WithLabelValues("scanned").Add(float64(st.FilesRead))
+		m.files.WithLabelValues("pruned").Add(float64(st.Files - st.FilesRead))
+	}
 	if st.FromStats {
 		m.fromStat.Inc()
+	}
+	if st.Cached {
+		m.cached.Inc()
 	}
 }
 
@@ -110,6 +120,8 @@ var (
 	descLiveRows  = prometheus.NewDesc("qry_live_rows", "Rows written to writable tables and not archived yet.", nil, nil)
 	descLastTick  = prometheus.NewDesc("qry_live_last_tick_timestamp_seconds", "When the last tick archived live rows (Unix time).", nil, nil)
 	descTicks     = prometheus.NewDesc("qry_live_ticks_total", "Ticks, by outcome.", []string{"outcome"}, nil)
+	descCacheSize = prometheus.NewDesc("qry_result_cache_bytes", "Arrow bytes of the results in the result cache.", nil, nil)
+	descCacheN    = prometheus.NewDesc("qry_result_cache_entries", "Results in the result cache.", nil, nil)
 )
 
 type engineCollector struct{ eng *engine.Engine }
@@ -118,7 +130,8 @@ var _ prometheus.Collector = engineCollector{}
 
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRunning, descWaiting, descMaxConns, descTables, descFiles, descBytes,
-		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK, descLiveRows, descLastTick, descTicks} {
+		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK, descLiveRows, descLastTick, descTicks,
+		descCacheSize, descCacheN} {
 		ch <- d
 	}
 }
@@ -130,6 +143,9 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descRunning, float64(c.eng.Running()))
 	gauge(descWaiting, float64(c.eng.Waiting()))
 	gauge(descMaxConns, float64(c.eng.MaxConns()))
+	cs := c.eng.CacheStats()
+	gauge(descCacheSize, float64(cs.Bytes))
+	gauge(descCacheN, float64(cs.Entries))
 	snap := c.eng.Catalog().Snapshot()
 	var files, bytes, problems int
 	for _, t := range snap.Tables {
