@@ -210,6 +210,10 @@ type Catalog struct {
 	exts  map[string]string // extension -> format
 	mu    sync.Mutex        // serializes refreshes
 	snap  atomic.Pointer[Snapshot]
+	// retired are files still on disk that no table lists any more
+	// (compaction replaced them; they go once no query reads them).
+	retiredMu sync.Mutex
+	retired   map[string]bool
 	last  atomic.Pointer[RefreshStats]
 }
 
@@ -455,6 +459,34 @@ func (c *Catalog) Refresh(ctx context.Context) (err error) {
 	return nil
 }
 
+// Retire makes the catalog leave files out of their table from the next
+// refresh on, though they are still on disk (absolute paths, as File.Path).
+func (c *Catalog) Retire(paths ...string) {
+	c.retiredMu.Lock()
+	defer c.retiredMu.Unlock()
+	if c.retired == nil {
+		c.retired = map[string]bool{}
+	}
+	for _, p := range paths {
+		c.retired[p] = true
+	}
+}
+
+// Forget drops retired paths from the list once the files are gone.
+func (c *Catalog) Forget(paths ...string) {
+	c.retiredMu.Lock()
+	defer c.retiredMu.Unlock()
+	for _, p := range paths {
+		delete(c.retired, p)
+	}
+}
+
+func (c *Catalog) isRetired(path string) bool {
+	c.retiredMu.Lock()
+	defer c.retiredMu.Unlock()
+	return c.retired[path]
+}
+
 // RefreshTable re-lists one table (after qry itself added or replaced its
 // files) and publishes a new snapshot if it changed.
 func (c *Catalog) RefreshTable(ctx context.Context, name string) error {
@@ -578,7 +610,7 @@ func (c *Catalog) list(d tableDef) (files []found, format string, problems []Pro
 				return nil
 			}
 		}
-		if !info.Mode().IsRegular() {
+		if !info.Mode().IsRegular() || c.isRetired(path) {
 			return nil
 		}
 		counts[f]++

@@ -109,6 +109,9 @@ type Engine struct {
 	// no query is between planning and the start of its execution (write
 	// lock); queries hold the read lock over that span.
 	tickMu      sync.RWMutex
+	readers     readers // queries by compaction epoch
+	bg          sync.WaitGroup
+	bgCtx       context.Context // ends at Close
 	writes      atomic.Int64
 	tickStatsMu sync.Mutex
 	lastTick    time.Time
@@ -222,9 +225,8 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		return nil, err
 	}
 	if len(e.live) > 0 {
-		var tctx context.Context
-		tctx, e.stopTicks = context.WithCancel(context.Background())
-		e.runTicks(tctx)
+		e.bgCtx, e.stopTicks = context.WithCancel(context.Background())
+		e.runTicks(e.bgCtx)
 	}
 	return e, nil
 }
@@ -239,6 +241,7 @@ func (e *Engine) Close() error {
 		if e.stopTicks != nil {
 			e.stopTicks()
 		}
+		e.bg.Wait()
 		for _, lt := range e.live {
 			lt.tickMu.Lock() // let a tick under way finish
 			lt.mu.Lock()

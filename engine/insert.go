@@ -127,6 +127,11 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 	}
 	defer e.release(c)
 	defer interruptOnDone(ctx, c)()
+	// The source may read archive files: a compaction keeps them meanwhile.
+	e.tickMu.RLock()
+	epoch := e.readers.enter()
+	e.tickMu.RUnlock()
+	defer e.readers.leave(epoch)
 	if err := st.stage(c); err != nil {
 		return 0, err
 	}

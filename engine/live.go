@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,31 @@ type liveTable struct {
 	tickMu      sync.Mutex
 	arrowSchema *arrow.Schema
 	inDDL       string // creates the landing table of appended rows
+
+	// pending are files (relative to the root) a compaction replaced and
+	// that wait for their last readers; every journal written lists them,
+	// so that a crash meanwhile does not leave them in the table.
+	jmu     sync.Mutex
+	pending map[string]bool
+}
+
+func (lt *liveTable) addPending(rel []string) {
+	lt.jmu.Lock()
+	defer lt.jmu.Unlock()
+	if lt.pending == nil {
+		lt.pending = map[string]bool{}
+	}
+	for _, r := range rel {
+		lt.pending[r] = true
+	}
+}
+
+func (lt *liveTable) donePending(rel []string) {
+	lt.jmu.Lock()
+	defer lt.jmu.Unlock()
+	for _, r := range rel {
+		delete(lt.pending, r)
+	}
 }
 
 // Writable reports whether table takes writes, and its Arrow schema.
@@ -132,6 +158,10 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 	}
 	lt.arrowSchema = schema
 	if err := lt.recover(); err != nil {
+		return nil, err
+	}
+	// The catalog was listed before recovery renamed or removed files.
+	if err := e.cat.RefreshTable(context.Background(), t.Name); err != nil {
 		return nil, err
 	}
 	// Replay what the log holds beyond the archive.
@@ -602,11 +632,24 @@ func (lt *liveTable) readJournal() (journal, error) {
 	return j, nil
 }
 
-// writeJournal replaces the journal atomically and durably.
+// writeJournal replaces the journal atomically and durably. The files
+// waiting for removal are added to j.Removes.
 func (lt *liveTable) writeJournal(j journal) error {
 	if err := os.MkdirAll(lt.walDir, 0o755); err != nil {
 		return err
 	}
+	lt.jmu.Lock()
+	defer lt.jmu.Unlock()
+	seen := map[string]bool{}
+	for _, r := range j.Removes {
+		seen[r] = true
+	}
+	for r := range lt.pending {
+		if !seen[r] {
+			j.Removes = append(j.Removes, r)
+		}
+	}
+	sort.Strings(j.Removes)
 	data, _ := json.Marshal(j)
 	return writeFileSync(lt.journalPath(), data)
 }

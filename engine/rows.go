@@ -47,6 +47,10 @@ type Rows struct {
 	cached  bool
 	replay  []arrow.RecordBatch
 	collect *collector
+	// entered: the query counts as a reader of its compaction epoch
+	// until it is closed.
+	entered bool
+	epoch   uint64
 
 	mu       sync.Mutex
 	refs     int64
@@ -77,9 +81,13 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	// live rows its execution reads must be of one moment: a tick cannot
 	// happen between planning and the start of execution.
 	locked := len(e.live) > 0
+	var epoch uint64
 	if locked {
 		e.tickMu.RLock()
+		// Until it ends, files a compaction replaces stay on disk.
+		epoch = e.readers.enter()
 	}
+	entered := locked
 	unlock := func() {
 		if locked {
 			locked = false
@@ -88,6 +96,9 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	}
 	defer unlock()
 	fail := func(plan *Plan, err error) (*Rows, error) {
+		if entered {
+			e.readers.leave(epoch)
+		}
 		e.release(c)
 		e.report(ctx, sql, start, plan, 0, 0, err)
 		return nil, err
@@ -106,6 +117,9 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	var collect *collector
 	if key := e.cacheKey(sql, args, plan, version); key != "" && explain == "" {
 		if ent := e.cache.get(key, version); ent != nil {
+			if entered {
+				e.readers.leave(epoch)
+			}
 			e.release(c)
 			cp := *ent.plan
 			cp.Cached = true
@@ -114,7 +128,7 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 		}
 		collect = &collector{key: key, version: version}
 	}
-	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start, collect: collect}
+	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start, collect: collect, entered: entered, epoch: epoch}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
 	r.stop = interruptOnDone(ctx, c)
 	r.started = unlock
@@ -490,6 +504,10 @@ func (r *Rows) close() {
 	mapping.DestroyPrepare(&r.stmt)
 	if !r.borrowed {
 		r.e.release(r.c)
+	}
+	if r.entered {
+		r.entered = false
+		r.e.readers.leave(r.epoch)
 	}
 }
 

@@ -39,6 +39,15 @@ func (e *Engine) runTicks(ctx context.Context) {
 				case <-t.C:
 					if err := e.Tick(ctx, lt.name); err != nil && ctx.Err() == nil {
 						e.log.Warn("tick failed: rows stay live", "table", lt.name, "err", err)
+						continue
+					}
+					lt.tickMu.Lock()
+					n, err := e.compact(ctx, lt, compactMinFiles)
+					lt.tickMu.Unlock()
+					if err != nil && ctx.Err() == nil {
+						e.log.Warn("compaction failed: small files stay", "table", lt.name, "err", err)
+					} else if n > 0 {
+						e.log.Info("compacted", "table", lt.name, "files", n)
 					}
 				}
 			}
@@ -280,7 +289,8 @@ func (e *Engine) writeParquet(ctx context.Context, query, path string) (err erro
 			_ = os.Remove(path)
 		}
 	}()
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithStats(true))
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithStats(true),
+		parquet.WithMaxRowGroupLength(1<<20))
 	// The writer closes what it writes to: give it f without Close, so f
 	// can still be fsynced.
 	w, err := pqarrow.NewFileWriter(rows.Schema(), struct{ io.Writer }{f}, props, pqarrow.DefaultWriterProps())

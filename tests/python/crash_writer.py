@@ -27,7 +27,7 @@ def main():
         while not os.path.exists(stop):
             n = rnd.randint(1, 3000)
             ids = pa.array(range(next_id, next_id + n), type=pa.int64())
-            batch = pa.table({"id": ids, "v": pc.multiply(ids, 0.5)})
+            batch = pa.table({"id": ids, "v": pc.multiply(ids, 0.5), "part": pc.cast(pc.bit_wise_and(ids, 1), pa.int32())})
             log.write(f"try {next_id} {n}\n")
             try:
                 if conn is None:
