@@ -214,7 +214,7 @@ type Catalog struct {
 	// (compaction replaced them; they go once no query reads them).
 	retiredMu sync.Mutex
 	retired   map[string]bool
-	last  atomic.Pointer[RefreshStats]
+	last      atomic.Pointer[RefreshStats]
 }
 
 // RefreshStats describe the last refresh.
