@@ -187,13 +187,29 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 		return nil, err
 	}
 	lt.seq = max(lt.seq, lt.archived)
-	if lt.log, err = wal.Open(lt.walDir); err != nil {
-		return nil, err
+	if err := lt.openLog(); err != nil {
+		// A read-only or full disk: the table is read as it is, and each
+		// write tries to open the log again.
+		e.log.Warn("writable table takes no writes for now", "table", lt.name, "err", err)
 	}
 	if replayed > 0 {
 		e.log.Info("write-ahead log replayed", "table", lt.name, "rows", replayed)
 	}
 	return lt, nil
+}
+
+// openLog opens the write-ahead log if it is not open. lt.mu is held (or lt
+// is not shared yet).
+func (lt *liveTable) openLog() error {
+	if lt.log != nil {
+		return nil
+	}
+	l, err := wal.Open(lt.walDir)
+	if err != nil {
+		return fmt.Errorf("table %s: %w: cannot open its write-ahead log: %w", lt.name, ErrStorage, err)
+	}
+	lt.log = l
+	return nil
 }
 
 // describeLive is the Arrow schema of the declared columns.
@@ -232,6 +248,10 @@ func (lt *liveTable) liveSelect(t *catalog.Table) string {
 // ErrNotWritable is returned for writes to a table that does not take them.
 var ErrNotWritable = errors.New("table is read-only: declare it writable in qry.yaml to write to it")
 
+// ErrStorage is wrapped by writes the disk did not take (full, read-only,
+// failing): nothing of them is written, and reads go on.
+var ErrStorage = errors.New("write not saved")
+
 // ErrWrite is wrapped by writes refused for what they hold (a wrong type, an
 // unknown column, a NULL where none may be).
 var ErrWrite = errors.New("bad write")
@@ -268,9 +288,13 @@ func (e *Engine) Append(ctx context.Context, table string, batches []arrow.Recor
 		_ = exec(lt.c, "ROLLBACK")
 		return 0, err
 	}
+	if err := lt.openLog(); err != nil {
+		_ = exec(lt.c, "ROLLBACK")
+		return 0, err
+	}
 	if err := lt.log.Append(first, payload); err != nil {
 		_ = exec(lt.c, "ROLLBACK")
-		return 0, fmt.Errorf("table %s: write not saved: %w", lt.name, err)
+		return 0, fmt.Errorf("table %s: %w: %w", lt.name, ErrStorage, err)
 	}
 	if err := exec(lt.c, "COMMIT"); err != nil {
 		// In the log but not visible: the next start replays it.

@@ -104,6 +104,10 @@ func (e *Engine) Tick(ctx context.Context, table string) (err error) {
 		lt.mu.Unlock()
 		return nil
 	}
+	if err := lt.openLog(); err != nil {
+		lt.mu.Unlock()
+		return err
+	}
 	old, err := lt.log.Rotate() // every record up to upto is in old
 	if err != nil {
 		lt.mu.Unlock()

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -112,10 +111,13 @@ func (l *Log) Append(first uint64, payload []byte) error {
 	if l.f == nil {
 		return errors.New("wal: closed")
 	}
-	off, err := l.f.Seek(0, io.SeekCurrent)
+	// Where the record starts: the end of the file (the file offset is no
+	// guide once a failed append was cut off).
+	st, err := l.f.Stat()
 	if err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
+	off := st.Size()
 	if _, err := l.f.Write(buf); err != nil {
 		// Cut a partial record off, so the next append starts clean.
 		_ = l.f.Truncate(off)

@@ -3,7 +3,9 @@ package wal_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -86,4 +88,34 @@ func TestDamageBeforeTheEndIsAnError(t *testing.T) {
 	require.NoError(t, os.WriteFile(segs[0], data, 0o644))
 	err = wal.Replay(dir, func(uint64, []byte) error { return nil })
 	require.ErrorIs(t, err, wal.ErrCorrupt)
+}
+
+// A full disk: failed appends leave nothing behind, even when each writes
+// part of its record before the disk fills (a tick freed space between
+// them), and the log takes appends again once there is room. The log sits
+// on a 1 MiB tmpfs, which only root may mount.
+func TestFullDiskLeavesNoPartialRecords(t *testing.T) {
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	defer exec.Command("umount", "-l", mnt).Run()
+	l, err := wal.Open(filepath.Join(mnt, "wal"))
+	require.NoError(t, err)
+	defer l.Close()
+	filler := filepath.Join(mnt, "filler")
+	require.NoError(t, os.WriteFile(filler, make([]byte, 300<<10), 0o644))
+	big := string(make([]byte, 500<<10))
+	require.NoError(t, l.Append(1, []byte(big)))
+	// Each of these writes what fits, then fails.
+	for i := range 2 {
+		err := l.Append(2, []byte(big))
+		require.ErrorIs(t, err, syscall.ENOSPC, "append %d", i)
+	}
+	require.NoError(t, os.Remove(filler))
+	require.NoError(t, l.Append(2, []byte("small")))
+	got := replay(t, filepath.Join(mnt, "wal"))
+	require.Len(t, got, 2)
+	require.Equal(t, rec{1, big}, got[0], "the first record, whole")
+	require.Equal(t, rec{2, "small"}, got[1])
 }

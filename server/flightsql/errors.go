@@ -48,6 +48,8 @@ func toStatus(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ErrUnknownHandle):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, engine.ErrStorage):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, engine.ErrForbidden), errors.Is(err, engine.ErrNotWritable):
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, engine.ErrBusy), errors.Is(err, ErrTooLarge), errors.Is(err, engine.ErrResultTooLarge):

@@ -40,7 +40,8 @@ func httpStatus(err error) int {
 		return http.StatusInternalServerError
 	case errors.Is(err, engine.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
-	case errors.Is(err, engine.ErrCanceled), errors.Is(err, context.Canceled), errors.Is(err, ErrNotReady):
+	case errors.Is(err, engine.ErrCanceled), errors.Is(err, context.Canceled), errors.Is(err, ErrNotReady),
+		errors.Is(err, engine.ErrStorage):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, engine.ErrMultipleStatements), errors.Is(err, engine.ErrEmpty),
 		errors.Is(err, engine.ErrParams), errors.Is(err, ErrRequest), errors.Is(err, engine.ErrWrite):

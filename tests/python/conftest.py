@@ -42,7 +42,8 @@ class Server:
 
 
 def start_server(qry_bin, *args, env=None):
-    """Starts qry serve; with --http among args, Server.http is its base URL."""
+    """Starts qry serve; with --http among args, Server.http is its base URL.
+    The server's log is Server.log (a file name)."""
     log = tempfile.NamedTemporaryFile(prefix="qry-serve-", suffix=".log", delete=False)
     cache = tempfile.mkdtemp(prefix="qry-cache-")
     proc = subprocess.Popen(
