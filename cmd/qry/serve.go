@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/server/auth"
 	"github.com/qry-dev/qry/server/flightsql"
@@ -171,7 +173,8 @@ lets running streams finish for up to 10 s, then cancels them.`,
 	f.IntVar(&so.MaxSQLBytes, "max-sql-bytes", 1<<20, "longest statement text accepted")
 	f.Int64Var(&g.engine.MaxResultRows, "max-result-rows", 0, "most rows one result may have (0: no limit)")
 	f.Int64Var(&g.engine.MaxResultBytes, "max-result-bytes", 0, "most bytes one result may have (0: no limit)")
-	f.Int64Var(&g.engine.ResultCacheBytes, "result-cache", 64<<20, "bytes of small results kept to answer repeated queries until their data changes (0: no cache)")
+	g.engine.ResultCacheBytes = 64 << 20
+	f.Var((*sizeValue)(&g.engine.ResultCacheBytes), "result-cache", "memory for small results kept to answer repeated queries until their data changes, e.g. 64MB (0: no cache)")
 	f.DurationVar(&so.TicketTTL, "ticket-ttl", 10*time.Minute, "how long an unused ticket or an idle prepared statement lives")
 	f.DurationVar(&refresh, "refresh", 10*time.Second, "how often to look for new, changed and removed files (0: never)")
 	f.IntVar(&g.batchRows, "batch-rows", 65536, "rows per Arrow batch sent (DuckDB makes 2,048-row chunks; larger batches travel faster)")
@@ -214,3 +217,31 @@ func logQuery(log *slog.Logger, st engine.QueryStats, withSQL bool) {
 	}
 	log.LogAttrs(context.Background(), level, "query", attrs...)
 }
+
+// sizeValue is a flag of bytes written as 64MB, 1GB, 4096 or 0.
+type sizeValue int64
+
+func (v *sizeValue) String() string {
+	switch n := int64(*v); {
+	case n > 0 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGB", n>>30)
+	case n > 0 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMB", n>>20)
+	}
+	return fmt.Sprint(int64(*v))
+}
+
+func (v *sizeValue) Set(s string) error {
+	if strings.TrimSpace(s) == "0" {
+		*v = 0
+		return nil
+	}
+	n, err := catalog.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*v = sizeValue(n)
+	return nil
+}
+
+func (v *sizeValue) Type() string { return "size" }
