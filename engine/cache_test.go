@@ -182,7 +182,10 @@ func TestResultCacheNeverStale(t *testing.T) {
 				}
 				r.Release()
 				var n int64
-				fmt.Sscan(rows[0][0], &n)
+				if _, err := fmt.Sscan(rows[0][0], &n); err != nil {
+					errs <- err
+					return
+				}
 				if n < before {
 					errs <- fmt.Errorf("stale answer: %d rows, %d acknowledged before the query", n, before)
 					return

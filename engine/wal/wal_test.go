@@ -99,7 +99,7 @@ func TestFullDiskLeavesNoPartialRecords(t *testing.T) {
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
 	}
-	defer exec.Command("umount", "-l", mnt).Run()
+	defer func() { _ = exec.Command("umount", "-l", mnt).Run() }()
 	l, err := wal.Open(filepath.Join(mnt, "wal"))
 	require.NoError(t, err)
 	defer l.Close()
