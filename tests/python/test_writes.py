@@ -168,3 +168,43 @@ def test_live_metrics(writable):
     assert ticks["failed"] == 0
     assert fams["qry_live_last_tick_timestamp_seconds"].samples[0].value > time.time() - 600
     assert fams["qry_live_rows"].samples[0].value >= 0
+
+
+def cached_total(srv):
+    from prometheus_client.parser import text_string_to_metric_families
+    with urllib.request.urlopen(srv.http + "/metrics") as resp:
+        for fam in text_string_to_metric_families(resp.read().decode()):
+            if fam.name == "qry_queries_cached":
+                return fam.samples[0].value
+    raise AssertionError("no qry_queries_cached_total")
+
+
+def test_result_cache_never_stale(writable):
+    """The same aggregate twice comes from the cache the second time; after
+    a write it is computed afresh and counts the new rows."""
+    q = "SELECT day, count(*) AS n, sum(value) AS s FROM events WHERE id >= 30000 AND id < 31000 GROUP BY day ORDER BY day"
+    df = frame(range(30000, 30100))
+    with flight_sql.connect(writable.url) as conn, conn.cursor() as cur:
+        cur.adbc_ingest("events", df, mode="append")
+
+        def run():
+            cur.execute(q)
+            got = cur.fetch_df()
+            got["day"] = pd.to_datetime(got["day"]).dt.date
+            return got
+
+        def expected(frame_):
+            want = frame_.groupby("day").agg(n=("id", "size"), s=("value", "sum")).reset_index()
+            return want
+
+        before = cached_total(writable)
+        first = run()
+        pd.testing.assert_frame_equal(first, expected(df), check_dtype=False)
+        second = run()
+        pd.testing.assert_frame_equal(second, first)
+        assert cached_total(writable) == before + 1
+        more = frame(range(30100, 30130))
+        cur.adbc_ingest("events", more, mode="append")
+        third = run()
+        pd.testing.assert_frame_equal(third, expected(pd.concat([df, more])), check_dtype=False)
+        assert cached_total(writable) == before + 1, "the run after a write must not come from the cache"
