@@ -37,12 +37,20 @@ const readingsYAML = `tables:
 // qry serve runs it).
 func openWritable(t *testing.T, dir string) *engine.Engine {
 	t.Helper()
+	return openWritableWith(t, dir, engine.Options{})
+}
+
+// openWritableWith is openWritable with more engine options.
+func openWritableWith(t *testing.T, dir string, opts engine.Options) *engine.Engine {
+	t.Helper()
 	cfg, err := catalog.ParseConfig([]byte(readingsYAML))
 	require.NoError(t, err)
 	cfg.Resolve(dir)
 	cat, err := catalog.Open(context.Background(), catalog.Options{Config: cfg, CacheDir: filepath.Join(dir, "cache")})
 	require.NoError(t, err)
-	eng, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: true, AllowedDirs: []string{filepath.Join(dir, "cache")}})
+	opts.Sandbox = true
+	opts.AllowedDirs = append(opts.AllowedDirs, filepath.Join(dir, "cache"))
+	eng, err := engine.Open(context.Background(), cat, opts)
 	require.NoError(t, err)
 	return eng
 }
