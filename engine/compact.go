@@ -146,6 +146,9 @@ func (e *Engine) Compact(ctx context.Context, table string) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("%s: %w", table, ErrNotWritable)
 	}
+	if lt.follower {
+		return 0, lt.openLog()
+	}
 	lt.tickMu.Lock()
 	defer lt.tickMu.Unlock()
 	return e.compact(ctx, lt, 0)

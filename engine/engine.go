@@ -248,6 +248,9 @@ func (e *Engine) Close() error {
 			if lt.log != nil {
 				lt.log.Close()
 			}
+			if lt.lockFile != nil {
+				lt.lockFile.Close() // releases the writer lock
+			}
 			lt.mu.Unlock()
 			lt.tickMu.Unlock()
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -64,6 +65,11 @@ type liveTable struct {
 	// so that a crash meanwhile does not leave them in the table.
 	jmu     sync.Mutex
 	pending map[string]bool
+
+	// lockFile holds the writer lock; follower is true when another
+	// process holds it (this one neither writes, ticks nor compacts).
+	lockFile *os.File
+	follower bool
 }
 
 func (lt *liveTable) addPending(rel []string) {
@@ -149,14 +155,24 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 	// Appended batches land here first; a plain INSERT ... SELECT then
 	// moves them into the live table inside the write's transaction (the
 	// appender's own insert is not isolated from concurrent scans).
-	// It is made afresh for each write: rows deleted from a table stay
-	// behind in its storage and slow every later scan of it.
+	// It is made for each write and dropped after it, so that it holds no
+	// memory between writes.
 	lt.inDDL = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", inTable, strings.Join(cols, ", "))
 	schema, err := e.describeLive(lt)
 	if err != nil {
 		return nil, err
 	}
 	lt.arrowSchema = schema
+	if owner, err := lt.lock(); err != nil {
+		return nil, err
+	} else if !owner {
+		// Another qry process writes this table (a server beside this
+		// shell or query): read its archive as it is, and leave its log,
+		// journal and files alone.
+		lt.follower = true
+		e.log.Info("writable table is written by another qry process: reading its archive only", "table", lt.name)
+		return lt, lt.follow(e.cat)
+	}
 	if err := lt.recover(); err != nil {
 		return nil, err
 	}
@@ -198,9 +214,64 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 	return lt, nil
 }
 
+// ErrOtherWriter is wrapped by writes to a table another qry process
+// writes.
+var ErrOtherWriter = errors.New("another qry process writes this table; this one only reads its archive")
+
+// lock takes the table's writer lock (an flock on <root>/_qry_wal/lock,
+// released by the kernel when the process ends, kill -9 included). It
+// reports false when another process holds it. Where the lock file
+// cannot be made (a read-only disk that has none), the table is taken
+// without one.
+func (lt *liveTable) lock() (bool, error) {
+	path := filepath.Join(lt.walDir, "lock")
+	_ = os.MkdirAll(lt.walDir, 0o755)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		if f, err = os.Open(path); err != nil {
+			return true, nil
+		}
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return false, nil
+		}
+		return false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	lt.lockFile = f
+	return true, nil
+}
+
+// follow readies a table another process writes: files its compactions
+// replaced and not yet removed are left out, as that process does.
+func (lt *liveTable) follow(cat *catalog.Catalog) error {
+	j, err := lt.readJournal()
+	if err != nil {
+		return err
+	}
+	swapped := true
+	for _, r := range j.Renames {
+		if _, err := os.Stat(filepath.Join(lt.root, r[1])); err != nil {
+			swapped = false
+		}
+	}
+	if swapped && len(j.Removes) > 0 {
+		retired := make([]string, len(j.Removes))
+		for i, r := range j.Removes {
+			retired[i] = filepath.Join(lt.root, r)
+		}
+		cat.Retire(retired...)
+	}
+	return cat.RefreshTable(context.Background(), lt.name)
+}
+
 // openLog opens the write-ahead log if it is not open. lt.mu is held (or lt
 // is not shared yet).
 func (lt *liveTable) openLog() error {
+	if lt.follower {
+		return fmt.Errorf("table %s: %w", lt.name, ErrOtherWriter)
+	}
 	if lt.log != nil {
 		return nil
 	}
@@ -263,6 +334,9 @@ func (e *Engine) Append(ctx context.Context, table string, batches []arrow.Recor
 	lt, ok := e.live[strings.ToLower(table)]
 	if !ok {
 		return 0, fmt.Errorf("%s: %w", table, ErrNotWritable)
+	}
+	if lt.follower {
+		return 0, lt.openLog()
 	}
 	if err := lt.validate(batches); err != nil {
 		return 0, err

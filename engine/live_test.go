@@ -347,3 +347,44 @@ func TestConsistentAcrossTicks(t *testing.T) {
 	}
 	require.Equal(t, fmt.Sprint(written.Load()), count(t, eng)[0])
 }
+
+// A second engine over the same directory (a qry shell beside the server)
+// reads the archive only: it neither replays the other's log nor writes,
+// ticks or compacts; once the writer is gone, the next one takes over.
+func TestSecondWriterOnlyReads(t *testing.T) {
+	dir := t.TempDir()
+	owner := openWritable(t, dir)
+	appendRows(t, owner, 0, 300)
+	require.NoError(t, owner.Tick(context.Background(), "readings"))
+	appendRows(t, owner, 300, 200) // live in the owner only
+
+	wals := func() []string {
+		segs, err := filepath.Glob(filepath.Join(dir, "readings", engine.WALDirName, "*.wal"))
+		require.NoError(t, err)
+		return segs
+	}
+	before := wals()
+	other := openWritable(t, dir)
+	require.Equal(t, before, wals(), "the reader made no log segment")
+	require.Equal(t, expect(300), count(t, other), "the archive, not the owner's live rows")
+	b := batch(1000, 5)
+	defer b.Release()
+	_, err := other.Append(context.Background(), "readings", []arrow.RecordBatch{b})
+	require.ErrorIs(t, err, engine.ErrOtherWriter)
+	_, err = other.Exec(context.Background(), "INSERT INTO readings (sensor) VALUES ('x')")
+	require.ErrorIs(t, err, engine.ErrOtherWriter)
+	require.ErrorIs(t, other.Tick(context.Background(), "readings"), engine.ErrOtherWriter)
+	require.Equal(t, before, wals())
+
+	// The owner goes on as if alone.
+	appendRows(t, owner, 500, 100)
+	require.NoError(t, owner.Tick(context.Background(), "readings"))
+	require.Equal(t, expect(600), count(t, owner))
+	closeEngine(other)
+	closeEngine(owner)
+
+	next := openWritable(t, dir)
+	defer closeEngine(next)
+	appendRows(t, next, 600, 10)
+	require.Equal(t, expect(610), count(t, next))
+}

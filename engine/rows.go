@@ -42,9 +42,10 @@ type Rows struct {
 	started  func()
 	internal bool // qry's own query: not reported
 	borrowed bool // c belongs to the caller: not returned to the pool
-	// cached: the result comes from the result cache (replay holds the
-	// batches not read yet; c is nil). collect gathers a result to cache.
-	cached  bool
+	// inMemory: the result is in replay, batches not read yet (from the
+	// result cache, or an INSERT's count); c is nil. collect gathers a
+	// result to cache.
+	inMemory bool
 	replay  []arrow.RecordBatch
 	collect *collector
 	// entered: the query counts as a reader of its compaction epoch
@@ -71,6 +72,9 @@ var _ array.RecordReader = (*Rows)(nil)
 // Each call is reported once to Options.OnQueryDone: at once if it fails,
 // else when the result ends or is released.
 func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
+	if len(e.live) > 0 && IsInsert(sql) {
+		return e.insertQuery(ctx, sql, args)
+	}
 	start := time.Now()
 	c, err := e.acquire(ctx)
 	if err != nil {
@@ -124,7 +128,7 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 			cp := *ent.plan
 			cp.Cached = true
 			return &Rows{e: e, ctx: ctx, refs: 1, plan: &cp, sql: sql, began: start, schema: ent.schema,
-				replay: ent.batches, cached: true, stop: func() {}}, nil
+				replay: ent.batches, inMemory: true, stop: func() {}}, nil
 		}
 		collect = &collector{key: key, version: version}
 	}
@@ -144,6 +148,30 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 		r.prefix = explainRow(r.schema, plan)
 	}
 	return r, nil
+}
+
+// insertQuery runs an INSERT given to Query (by the CLI or the shell) as
+// Exec does, and returns DuckDB's answer to an INSERT: one row, the count
+// of rows written.
+func (e *Engine) insertQuery(ctx context.Context, sql string, args []any) (*Rows, error) {
+	var sets [][]any
+	if len(args) > 0 {
+		sets = [][]any{args}
+	}
+	n, err := e.Exec(ctx, sql, sets...)
+	if err != nil {
+		return nil, err
+	}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "Count", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	defer b.Release()
+	b.Append(n)
+	col := b.NewArray()
+	defer col.Release()
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, 1)
+	// Exec reported the write: the count is not a query of its own.
+	return &Rows{e: e, ctx: ctx, refs: 1, plan: &Plan{SQL: sql}, sql: sql, began: time.Now(), schema: schema,
+		replay: []arrow.RecordBatch{rec}, inMemory: true, internal: true, stop: func() {}}, nil
 }
 
 type progressKey struct{}
@@ -298,7 +326,7 @@ func (r *Rows) Next() bool {
 		r.cur, r.prefix = r.prefix, nil
 		return true
 	}
-	if r.cached {
+	if r.inMemory {
 		if len(r.replay) == 0 {
 			r.done = true
 			return false

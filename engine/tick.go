@@ -24,6 +24,9 @@ import (
 // ends.
 func (e *Engine) runTicks(ctx context.Context) {
 	for _, lt := range e.live {
+		if lt.follower {
+			continue
+		}
 		go func() {
 			defer func() {
 				if p := recover(); p != nil {
@@ -85,6 +88,9 @@ func (e *Engine) Tick(ctx context.Context, table string) (err error) {
 	lt, ok := e.live[strings.ToLower(table)]
 	if !ok {
 		return fmt.Errorf("%s: %w", table, ErrNotWritable)
+	}
+	if lt.follower {
+		return lt.openLog()
 	}
 	defer func() {
 		e.tickStatsMu.Lock()

@@ -264,3 +264,27 @@ func startServe(t *testing.T) (*exec.Cmd, string) {
 	}()
 	return cmd, addr
 }
+
+// qry query writes to a writable table when no server holds it: the rows
+// are in the log when it exits, and the next run reads them back.
+func TestQueryInsertsIntoWritableTable(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "qry.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`tables:
+  - name: notes
+    path: notes
+    columns:
+      - {name: id, type: BIGINT, not_null: true}
+      - {name: text, type: VARCHAR}
+    writable: {tick: 1h}
+`), 0o644))
+	r := run(t, "", "query", "--config", cfg, "-F", "csv", "INSERT INTO notes VALUES (1, 'one'), (2, 'two')")
+	require.Zero(t, r.code, r.stderr)
+	require.Equal(t, "Count\n2\n", r.stdout)
+	r = run(t, "", "query", "--config", cfg, "-F", "csv", "SELECT id, text FROM notes ORDER BY id")
+	require.Zero(t, r.code, r.stderr)
+	require.Equal(t, "id,text\n1,one\n2,two\n", r.stdout)
+	r = run(t, "", "query", "--config", cfg, "INSERT INTO notes (text) VALUES ('no id')")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "NOT NULL")
+}

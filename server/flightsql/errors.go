@@ -50,6 +50,8 @@ func toStatus(err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, engine.ErrStorage):
 		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, engine.ErrOtherWriter):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, engine.ErrForbidden), errors.Is(err, engine.ErrNotWritable):
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, engine.ErrBusy), errors.Is(err, ErrTooLarge), errors.Is(err, engine.ErrResultTooLarge):

@@ -272,6 +272,11 @@ func (s *Server) stream(ctx context.Context, st *statement, sql string, args []a
 		}
 		s.mu.Unlock()
 	}
+	if engine.IsInsert(sql) {
+		// A DoGet reads: writes go through DoPut (ExecuteUpdate).
+		done()
+		return nil, nil, s.fail("DoGet", ErrUpdate)
+	}
 	rows, err := s.eng.Query(engine.WithOrigin(ctx, engine.Origin{Frontend: "flight", User: User(ctx)}), sql, args...)
 	if err != nil {
 		done()

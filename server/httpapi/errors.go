@@ -50,6 +50,8 @@ func httpStatus(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, engine.ErrBusy):
 		return http.StatusTooManyRequests
+	case errors.Is(err, engine.ErrOtherWriter):
+		return http.StatusConflict
 	case errors.Is(err, ErrTooLarge), errors.Is(err, engine.ErrResultTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnauthorized):

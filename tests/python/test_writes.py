@@ -208,3 +208,45 @@ def test_result_cache_never_stale(writable):
         third = run()
         pd.testing.assert_frame_equal(third, expected(pd.concat([df, more])), check_dtype=False)
         assert cached_total(writable) == before + 1, "the run after a write must not come from the cache"
+
+
+def test_cli_beside_the_server_reads_the_archive(writable, qry_bin):
+    """qry query on the server's own qry.yaml: it reads what is archived,
+    takes no writes, and leaves the server's log alone."""
+    import pyarrow.dataset as ds
+    import subprocess
+
+    def archived():
+        return ds.dataset(str(writable.root), format="parquet", partitioning="hive").count_rows()
+
+    config = writable.root.parent / "qry.yaml"
+    before = archived()
+    out = subprocess.run([str(qry_bin), "query", "--config", str(config), "-F", "csv",
+                          "SELECT count(*) AS n FROM events"], capture_output=True, text=True, check=True)
+    after = archived()
+    n = int(out.stdout.splitlines()[1])
+    assert before <= n <= after, (before, n, after)
+    bad = subprocess.run([str(qry_bin), "query", "--config", str(config),
+                          "INSERT INTO events (id) VALUES (1)"], capture_output=True, text=True)
+    assert bad.returncode != 0
+    assert "another qry process writes this table" in bad.stderr
+    # The server still writes and reads.
+    with flight_sql.connect(writable.url) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO events (id, name) VALUES (40000, 'after the CLI')")
+    got = read_back(writable, "id = 40000")
+    assert got[["id", "name"]].values.tolist() == [[40000, "after the CLI"]]
+
+
+def test_insert_through_http_query_and_not_through_flight_doget(writable):
+    import pyarrow.flight as fl
+    req = urllib.request.Request(writable.http + "/v1/query?format=json", method="POST",
+                                 data=b"INSERT INTO events (id, name) VALUES (41000, 'http'), (41001, 'http')")
+    with urllib.request.urlopen(req) as resp:
+        assert json.load(resp) == [{"Count": 2}]
+    # Plain Flight: a ticket is read, never a write.
+    client = fl.connect(writable.url)
+    with pytest.raises(pa.ArrowInvalid, match="INSERT is an update"):
+        client.do_get(fl.Ticket(b"INSERT INTO events (id) VALUES (41002)")).read_all()
+    client.close()
+    got = read_back(writable, "id >= 41000 AND id < 42000")
+    assert got["id"].tolist() == [41000, 41001]
