@@ -46,8 +46,8 @@ type Rows struct {
 	// result cache, or an INSERT's count); c is nil. collect gathers a
 	// result to cache.
 	inMemory bool
-	replay  []arrow.RecordBatch
-	collect *collector
+	replay   []arrow.RecordBatch
+	collect  *collector
 	// entered: the query counts as a reader of its compaction epoch
 	// until it is closed.
 	entered bool
