@@ -26,6 +26,22 @@ var insertRE = regexp.MustCompile(`(?is)^\s*insert\s+into\s+((?:(?:"(?:[^"]|"")+
 // IsInsert reports whether text is an INSERT statement.
 func IsInsert(text string) bool { return insertRE.MatchString(text) }
 
+// insertsIntoLive reports whether text is an INSERT into a writable
+// table (other INSERTs, into a session's own tables outside the sandbox,
+// are DuckDB's).
+func (e *Engine) insertsIntoLive(text string) bool {
+	if len(e.live) == 0 {
+		return false
+	}
+	m := insertRE.FindStringSubmatch(text)
+	if m == nil {
+		return false
+	}
+	parts := splitIdent(m[1])
+	_, ok := e.live[strings.ToLower(parts[len(parts)-1])]
+	return ok
+}
+
 type insertStmt struct {
 	lt      *liveTable
 	columns string // "(a, b)" or ""

@@ -398,3 +398,22 @@ func TestSecondWriterOnlyReads(t *testing.T) {
 	appendRows(t, next, 600, 10)
 	require.Equal(t, expect(610), count(t, next))
 }
+
+// Outside the sandbox (the CLI, the shell), an INSERT into a session's own
+// table is DuckDB's business; one into a writable table is a write.
+func TestInsertThroughQuery(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := catalog.ParseConfig([]byte(readingsYAML))
+	require.NoError(t, err)
+	cfg.Resolve(dir)
+	cat, err := catalog.Open(context.Background(), catalog.Options{Config: cfg, CacheDir: filepath.Join(dir, "cache")})
+	require.NoError(t, err)
+	eng, err := engine.Open(context.Background(), cat, engine.Options{})
+	require.NoError(t, err)
+	defer closeEngine(eng)
+	lq(t, eng, "CREATE TABLE mine (x INTEGER)")
+	require.Equal(t, [][]string{{"2"}}, lq(t, eng, "INSERT INTO mine VALUES (1), (2)"))
+	require.Equal(t, [][]string{{"2"}}, lq(t, eng, "SELECT count(*) FROM mine"))
+	require.Equal(t, [][]string{{"1"}}, lq(t, eng, "INSERT INTO readings (sensor, value) VALUES (?, ?)", "s9", 9.5))
+	require.Equal(t, [][]string{{"s9", "9.5"}}, lq(t, eng, "SELECT sensor, value FROM readings"))
+}

@@ -72,7 +72,7 @@ var _ array.RecordReader = (*Rows)(nil)
 // Each call is reported once to Options.OnQueryDone: at once if it fails,
 // else when the result ends or is released.
 func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
-	if len(e.live) > 0 && IsInsert(sql) {
+	if e.insertsIntoLive(sql) {
 		return e.insertQuery(ctx, sql, args)
 	}
 	start := time.Now()
