@@ -491,18 +491,9 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql
 	if err != nil {
 		return 0, s.fail("DoPut", err)
 	}
-	var batches []arrow.RecordBatch
-	defer func() {
-		for _, b := range batches {
-			b.Release()
-		}
-	}()
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		rec.Retain()
-		batches = append(batches, rec)
-	}
-	if err := rdr.Err(); err != nil {
+	batches, err := readWrite(rdr)
+	defer releaseAll(batches)
+	if err != nil {
 		return 0, s.fail("DoPut", err)
 	}
 	// INSERT ... VALUES (?, ...): the parameter batches are the rows.
@@ -551,12 +542,28 @@ func (s *Server) DoPutCommandStatementIngest(ctx context.Context, cmd flightsql.
 	if c := cmd.GetCatalog(); c != "" && c != engine.CatalogName {
 		return 0, s.fail("DoPut", fmt.Errorf("%s.%s: %w", c, cmd.GetTable(), engine.ErrNotWritable))
 	}
+	batches, err := readWrite(rdr)
+	defer releaseAll(batches)
+	if err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	n, err := s.eng.Append(s.origin(ctx), cmd.GetTable(), batches)
+	if err != nil {
+		return 0, s.fail("DoPut", err)
+	}
+	return n, nil
+}
+
+// maxIngest bounds one write sent by DoPut (a bulk ingest, or the
+// parameter rows of a prepared INSERT), which is held whole so that it is
+// written whole or not at all.
+const maxIngest = 1 << 30
+
+// readWrite reads the batches of one DoPut write, retained, up to
+// maxIngest bytes of Arrow buffers. The caller releases them, also on
+// error.
+func readWrite(rdr flight.MessageReader) ([]arrow.RecordBatch, error) {
 	var batches []arrow.RecordBatch
-	defer func() {
-		for _, b := range batches {
-			b.Release()
-		}
-	}()
 	var size int64
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
@@ -570,22 +577,17 @@ func (s *Server) DoPutCommandStatementIngest(ctx context.Context, cmd flightsql.
 			}
 		}
 		if size > maxIngest {
-			return 0, s.fail("DoPut", fmt.Errorf("%w: one ingest may hold up to %d MiB: send several", ErrTooLarge, maxIngest>>20))
+			return batches, fmt.Errorf("%w: one write may hold up to %d MiB: send several", ErrTooLarge, maxIngest>>20)
 		}
 	}
-	if err := rdr.Err(); err != nil {
-		return 0, s.fail("DoPut", err)
-	}
-	n, err := s.eng.Append(s.origin(ctx), cmd.GetTable(), batches)
-	if err != nil {
-		return 0, s.fail("DoPut", err)
-	}
-	return n, nil
+	return batches, rdr.Err()
 }
 
-// maxIngest bounds one bulk ingest, which is held whole so that it is
-// written whole or not at all.
-const maxIngest = 1 << 30
+func releaseAll(batches []arrow.RecordBatch) {
+	for _, b := range batches {
+		b.Release()
+	}
+}
 
 func (s *Server) origin(ctx context.Context) context.Context {
 	return engine.WithOrigin(ctx, engine.Origin{Frontend: "flight", User: User(ctx)})
