@@ -192,9 +192,12 @@ func TestResultCacheNeverStale(t *testing.T) {
 		appendRows(t, eng, written, n)
 		written += n
 		acked.Store(int64(written))
-		if i%10 == 0 {
-			time.Sleep(2 * time.Millisecond) // let readers hit the cache
-		}
+	}
+	// With the writes done, the readers' answers stay the same and come
+	// from the cache: wait for a hit, however slow the machine.
+	deadline := time.Now().Add(time.Minute)
+	for hits.Load() == 0 && time.Now().Before(deadline) && len(errs) == 0 {
+		time.Sleep(5 * time.Millisecond)
 	}
 	cancel()
 	wg.Wait()

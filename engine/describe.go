@@ -33,29 +33,33 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 	if err := e.syncViews(ctx); err != nil {
 		return nil, err
 	}
+	var expect mapping.StatementType
 	if e.opts.Sandbox {
-		// The same gate as Query (on the statement without EXPLAIN).
-		if _, err := e.plan(ctx, sql[len(explainRE.FindString(sql)):], nil); err != nil {
+		// The same gate as Query.
+		p, err := e.plan(ctx, sql, nil)
+		if err != nil {
 			return nil, err
 		}
+		expect = p.expect()
 	}
 	c, err := e.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer e.release(c)
-	return e.describeOn(ctx, c, sql)
+	return e.describeOn(ctx, c, sql, expect)
 }
 
-// describeOn is Describe's work on a connection the caller holds.
-func (e *Engine) describeOn(ctx context.Context, c *conn, sql string) (*Statement, error) {
+// describeOn is Describe's work on a connection the caller holds; expect
+// is the statement type the planner took sql for (see gate).
+func (e *Engine) describeOn(ctx context.Context, c *conn, sql string, expect mapping.StatementType) (*Statement, error) {
 	defer interruptOnDone(ctx, c)()
 	stmt, err := prepare(c, sql)
 	if err != nil {
 		return nil, err
 	}
 	defer mapping.DestroyPrepare(&stmt)
-	if err := e.gate(stmt); err != nil {
+	if err := e.gate(stmt, expect); err != nil {
 		return nil, err
 	}
 

@@ -16,9 +16,9 @@ var (
 	ErrTimeout = errors.New("query timed out")
 	// ErrMultipleStatements is returned for input holding more than one
 	// statement: DuckDB would run all but the last while preparing.
-	ErrMultipleStatements = errors.New("one statement at a time, please")
+	ErrMultipleStatements = sql.ErrMultipleStatements
 	// ErrEmpty is returned for input holding no statement.
-	ErrEmpty = errors.New("no SQL statement")
+	ErrEmpty = sql.ErrEmpty
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("engine closed")
 )

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -18,13 +17,12 @@ import (
 	"github.com/qry-dev/qry/sql"
 )
 
-// insertRE takes an INSERT apart: target, optional column list, and the
-// source (VALUES, SELECT, WITH, FROM, or a parenthesized query), with an
-// optional BY NAME / BY POSITION.
-var insertRE = regexp.MustCompile(`(?is)^\s*insert\s+into\s+((?:(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*){0,2}(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))\s*(\([^()]*\))?\s*((?:by\s+(?:name|position)\s+)?)(.*?)\s*;?\s*$`)
-
-// IsInsert reports whether text is an INSERT statement.
-func IsInsert(text string) bool { return insertRE.MatchString(text) }
+// IsInsert reports whether text is an INSERT statement of the shape qry
+// writes (see sql.ParseInsert).
+func IsInsert(text string) bool {
+	_, ok := sql.ParseInsert(text)
+	return ok
+}
 
 // insertsIntoLive reports whether text is an INSERT into a writable
 // table (other INSERTs, into a session's own tables outside the sandbox,
@@ -33,18 +31,18 @@ func (e *Engine) insertsIntoLive(text string) bool {
 	if len(e.live) == 0 {
 		return false
 	}
-	m := insertRE.FindStringSubmatch(text)
-	if m == nil {
+	ins, ok := sql.ParseInsert(text)
+	if !ok {
 		return false
 	}
-	parts := splitIdent(m[1])
-	_, ok := e.live[strings.ToLower(parts[len(parts)-1])]
+	_, ok = e.live[strings.ToLower(ins.Target[len(ins.Target)-1])]
 	return ok
 }
 
 type insertStmt struct {
 	lt      *liveTable
 	columns string // "(a, b)" or ""
+	names   []string
 	by      string
 	source  string
 }
@@ -52,61 +50,29 @@ type insertStmt struct {
 // parseInsert finds the writable table an INSERT writes to, and checks its
 // source with the same gate as queries.
 func (e *Engine) parseInsert(ctx context.Context, text string) (*insertStmt, error) {
-	m := insertRE.FindStringSubmatch(text)
-	if m == nil {
+	ins, ok := sql.ParseInsert(text)
+	if !ok {
 		return nil, fmt.Errorf("%w: only INSERT INTO a writable table writes", ErrForbidden)
 	}
-	parts := splitIdent(m[1])
+	parts := ins.Target
 	name := parts[len(parts)-1]
 	if len(parts) == 3 && !strings.EqualFold(parts[0], CatalogName) || len(parts) >= 2 && !strings.EqualFold(parts[len(parts)-2], SchemaName) {
-		return nil, fmt.Errorf("%s: %w", m[1], ErrNotWritable)
+		return nil, fmt.Errorf("%s: %w", ins.TargetText, ErrNotWritable)
 	}
 	lt, ok := e.live[strings.ToLower(name)]
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotWritable)
 	}
-	st := &insertStmt{lt: lt, columns: m[2], by: m[3], source: m[4]}
-	if strings.TrimSpace(st.source) == "" {
+	st := &insertStmt{lt: lt, columns: ins.Columns, names: ins.ColumnNames, by: ins.By, source: ins.Source}
+	if st.source == "" {
 		return nil, fmt.Errorf("%w: INSERT INTO %s needs VALUES or a query", ErrWrite, name)
 	}
 	if e.opts.Sandbox {
-		parsed, err := e.parser.Parse(ctx, st.source)
-		if err != nil {
-			return nil, fmt.Errorf("%w: the source of an INSERT must be VALUES or a query: %w", ErrForbidden, err)
-		}
-		snap := e.cat.Snapshot()
-		if err := sql.CheckSources(parsed, func(n string) bool {
-			t, ok := snap.Table(n)
-			return ok && e.hasView(t.Name)
-		}); err != nil {
-			return nil, err
+		if err := e.checkSources(ctx, st.source); err != nil {
+			return nil, fmt.Errorf("the source of an INSERT: %w", err)
 		}
 	}
 	return st, nil
-}
-
-// splitIdent splits a.b."c" into its unquoted parts.
-func splitIdent(s string) []string {
-	var out []string
-	var cur strings.Builder
-	inQuote := false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == '"' && inQuote && i+1 < len(s) && s[i+1] == '"':
-			cur.WriteByte('"')
-			i++
-		case ch == '"':
-			inQuote = !inQuote
-		case ch == '.' && !inQuote:
-			out = append(out, strings.TrimSpace(cur.String()))
-			cur.Reset()
-		case !inQuote && (ch == ' ' || ch == '\t' || ch == '\n'):
-		default:
-			cur.WriteByte(ch)
-		}
-	}
-	return append(out, strings.TrimSpace(cur.String()))
 }
 
 const stageTable = "_qry_stage"
@@ -187,9 +153,20 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 	return e.Append(ctx, st.lt.name, batches)
 }
 
-// valuesParamsRE matches a source of one row of bare parameters:
+// valuesParams reports whether a source is one row of bare parameters:
 // VALUES (?, ?, ?).
-var valuesParamsRE = regexp.MustCompile(`(?is)^values\s*\(\s*\?(?:\s*,\s*\?)*\s*\)$`)
+func valuesParams(source string) bool {
+	toks := sql.Code(source)
+	if len(toks) < 4 || !toks[0].IsWord(source, "values") || !toks[1].Is(source, "(") || !toks[len(toks)-1].Is(source, ")") {
+		return false
+	}
+	for i, t := range toks[2 : len(toks)-1] {
+		if i%2 == 0 && !(t.Kind == sql.Param && source[t.Start:t.End] == "?") || i%2 == 1 && !t.Is(source, ",") {
+			return false
+		}
+	}
+	return len(toks)%2 == 0
+}
 
 // AppendParams runs a prepared INSERT ... VALUES (?, ...) over batches of
 // parameter rows as one Append, with no statement per row: the batches'
@@ -201,15 +178,12 @@ func (e *Engine) AppendParams(ctx context.Context, text string, batches []arrow.
 	if err != nil {
 		return 0, true, err
 	}
-	if st.by != "" || !valuesParamsRE.MatchString(strings.TrimSpace(st.source)) || len(batches) == 0 {
+	if st.by != "" || !valuesParams(st.source) || len(batches) == 0 {
 		return 0, false, nil
 	}
 	var targets []string
-	if cols := strings.TrimSpace(st.columns); cols != "" {
-		for _, c := range strings.Split(strings.Trim(cols, "()"), ",") {
-			parts := splitIdent(c)
-			targets = append(targets, parts[len(parts)-1])
-		}
+	if st.columns != "" {
+		targets = st.names
 	} else {
 		for _, c := range st.lt.decl.Columns {
 			targets = append(targets, c.Name)
@@ -269,7 +243,7 @@ func (e *Engine) readAll(ctx context.Context, c *conn, query string) ([]arrow.Re
 	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: &Plan{SQL: query}, sql: query, began: time.Now(), internal: true, borrowed: true}
 	r.stop = func() {}
 	defer r.close()
-	if err := r.start(query, nil); err != nil {
+	if err := r.start(query, nil, 0); err != nil {
 		return nil, err
 	}
 	return collect(r)

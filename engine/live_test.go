@@ -307,7 +307,7 @@ func TestConsistentAcrossTicks(t *testing.T) {
 			}
 		}
 	}()
-	var bad atomic.Int64
+	var bad, reads atomic.Int64
 	for r := range 3 {
 		wg.Add(1)
 		go func() {
@@ -340,10 +340,16 @@ func TestConsistentAcrossTicks(t *testing.T) {
 					t.Errorf("count %d: last %d, written between %d and %d", n, last, before, after)
 				}
 				last = n
+				reads.Add(1)
 			}
 		}()
 	}
-	time.Sleep(3 * time.Second)
+	// Run until enough happened, however slow the machine: ticks,
+	// compactions, and reads across them.
+	deadline := time.Now().Add(3 * time.Minute)
+	for (ticks.Load() < 10 || merged.Load() == 0 || reads.Load() < 60) && time.Now().Before(deadline) && !t.Failed() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	close(stop)
 	wg.Wait()
 	require.Zero(t, bad.Load())

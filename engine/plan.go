@@ -6,8 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	mapping "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/sql"
@@ -23,6 +24,9 @@ type Plan struct {
 	FromStats bool
 	// Cached is true when the answer came from the result cache.
 	Cached bool
+	// Explain is the statement's EXPLAIN prefix ("EXPLAIN ANALYZE "), or
+	// "": DuckDB runs Explain+SQL.
+	Explain string
 	parsed bool // a SELECT the parser read
 }
 
@@ -65,32 +69,39 @@ func (p *Plan) String() string {
 	return b.String()
 }
 
-var explainRE = regexp.MustCompile(`(?is)^\s*explain(\s+analyze)?\s+`)
-
-// plan prunes the catalog tables a statement reads. Statements the parser
-// does not serialize (anything but SELECT) pass through unchanged.
+// plan prunes the catalog tables a statement reads. text is the whole
+// statement: an EXPLAIN prefix is kept aside (Plan.Explain) and the
+// statement it explains is planned. In a sandbox the statement must be one
+// the gate can analyse whole (sql.CheckSources) or it is refused; outside,
+// statements the parser does not serialize (anything but SELECT) pass
+// through unchanged and DuckDB reports its own errors.
 //
 // c, if not nil, is the connection the caller holds (planning may need to
 // describe a statement); with nil, planning takes one of its own.
 func (e *Engine) plan(ctx context.Context, text string, c *conn) (*Plan, error) {
-	p := &Plan{SQL: text}
-	st, err := e.parser.Parse(ctx, text)
+	explain, inner, err := sql.SplitExplain(text)
 	if err != nil {
-		if errors.Is(err, sql.ErrNotSelect) && e.opts.Sandbox {
-			return nil, fmt.Errorf("%w: only SELECT, EXPLAIN, DESCRIBE and SHOW are accepted", ErrForbidden)
+		if e.opts.Sandbox {
+			return nil, fmt.Errorf("%w: %w", ErrForbidden, err)
+		}
+		return &Plan{SQL: text}, nil
+	}
+	p := &Plan{SQL: inner, Explain: explain}
+	st, err := e.parser.Parse(ctx, inner)
+	if err != nil {
+		if e.opts.Sandbox {
+			return nil, refusal(text, len(explain), err)
 		}
 		if errors.Is(err, sql.ErrNotSelect) || errors.Is(err, sql.ErrParse) {
 			return p, nil // DuckDB reports its own errors, with positions
 		}
 		return nil, err
 	}
+	text = inner // what follows works on the statement explained
 	p.parsed = true
 	snap := e.cat.Snapshot()
 	if e.opts.Sandbox {
-		if err := sql.CheckSources(st, func(name string) bool {
-			t, ok := snap.Table(name)
-			return ok && e.hasView(t.Name)
-		}); err != nil {
+		if err := sql.CheckSources(st, e.isTable(snap)); err != nil {
 			return nil, err
 		}
 	}
@@ -240,7 +251,7 @@ func (e *Engine) fromStats(ctx context.Context, c *conn, text string, t *catalog
 	probe := sql.Rewrite(text, []sql.Edit{{Start: r.Start, End: r.End, Text: empty + " AS " + QuoteIdent(r.Name)}})
 	var info *Statement
 	if c != nil {
-		info, err = e.describeOn(ctx, c, probe)
+		info, err = e.describeOn(ctx, c, probe, mapping.StatementTypeSelect)
 	} else {
 		info, err = e.Describe(ctx, probe)
 	}
@@ -365,4 +376,43 @@ func exactStats(t *catalog.Table, col catalog.Column) bool {
 		return true
 	}
 	return false
+}
+
+// isTable tells the gate which names are catalog tables a query can read.
+func (e *Engine) isTable(snap *catalog.Snapshot) func(string) bool {
+	return func(name string) bool {
+		t, ok := snap.Table(name)
+		return ok && e.hasView(t.Name)
+	}
+}
+
+// checkSources is the sandbox's gate for a statement that is not planned
+// (an INSERT's source): it must parse as one SELECT that reads only what
+// a query may read.
+func (e *Engine) checkSources(ctx context.Context, text string) error {
+	st, err := e.parser.Parse(ctx, text)
+	if err != nil {
+		return refusal(text, 0, err)
+	}
+	return sql.CheckSources(st, e.isTable(e.cat.Snapshot()))
+}
+
+// refusal is the sandbox's answer to a statement its parser did not take:
+// a syntax error with its position in text (the parsed part starts at
+// base), or a refusal that says why.
+func refusal(text string, base int, err error) error {
+	var se *sql.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		qe := &QueryError{Kind: KindSyntax, Msg: se.Error()}
+		if se.Offset >= 0 {
+			qe.Line, qe.Col = sql.LineCol(text, base+se.Offset)
+		}
+		return qe
+	case errors.Is(err, sql.ErrMultipleStatements), errors.Is(err, sql.ErrEmpty):
+		return err
+	case errors.Is(err, sql.ErrNotSelect):
+		return fmt.Errorf("%w: only SELECT, EXPLAIN, DESCRIBE and SHOW are accepted", ErrForbidden)
+	}
+	return fmt.Errorf("%w: the statement cannot be analysed: %w", ErrForbidden, err)
 }

@@ -113,11 +113,11 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	if err := e.syncViewsOn(ctx, c); err != nil {
 		return fail(nil, err)
 	}
-	explain := explainRE.FindString(sql)
-	plan, err := e.plan(ctx, sql[len(explain):], c)
+	plan, err := e.plan(ctx, sql, c)
 	if err != nil {
 		return fail(nil, err)
 	}
+	explain := plan.Explain
 	var collect *collector
 	if key := e.cacheKey(sql, args, plan, version); key != "" && explain == "" {
 		if ent := e.cache.get(key, version); ent != nil {
@@ -136,7 +136,7 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	// Interrupt DuckDB when the context ends, whatever it is doing.
 	r.stop = interruptOnDone(ctx, c)
 	r.started = unlock
-	if err := r.start(explain+plan.SQL, args); err != nil {
+	if err := r.start(explain+plan.SQL, args, plan.expect()); err != nil {
 		if ctx.Err() != nil {
 			err = ctxErr(ctx)
 		}
@@ -199,12 +199,14 @@ func explainRow(schema *arrow.Schema, p *Plan) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
-func (r *Rows) start(sql string, args []any) error {
+// start prepares and starts sql. expect, if not 0, is the statement type
+// the planner took sql for: DuckDB must agree, or nothing runs.
+func (r *Rows) start(sql string, args []any, expect mapping.StatementType) error {
 	var err error
 	if r.stmt, err = prepare(r.c, sql); err != nil {
 		return err
 	}
-	if err := r.e.gate(r.stmt); err != nil {
+	if err := r.e.gate(r.stmt, expect); err != nil {
 		return err
 	}
 	if err := bind(r.stmt, args); err != nil {
@@ -596,17 +598,32 @@ func bind(stmt mapping.PreparedStatement, args []any) error {
 	return nil
 }
 
-// gate refuses, in a sandbox, prepared statements that are not reads (the
-// parser's check came first; this one sees what DuckDB will run).
-func (e *Engine) gate(stmt mapping.PreparedStatement) error {
+// gate refuses, in a sandbox, a prepared statement that is not the read
+// the planner analysed: its type, as DuckDB prepared it, must be expect
+// (the parser's gate came first; this one sees what DuckDB will run). An
+// expect of 0 (a statement of qry's own) takes SELECT or EXPLAIN.
+func (e *Engine) gate(stmt mapping.PreparedStatement, expect mapping.StatementType) error {
 	if !e.opts.Sandbox {
 		return nil
 	}
-	switch mapping.PreparedStatementType(stmt) {
-	case mapping.StatementTypeSelect, mapping.StatementTypeExplain:
+	switch typ := mapping.PreparedStatementType(stmt); {
+	case expect != 0 && typ == expect:
+		return nil
+	case expect == 0 && (typ == mapping.StatementTypeSelect || typ == mapping.StatementTypeExplain):
 		return nil
 	}
 	return fmt.Errorf("%w: only SELECT, EXPLAIN, DESCRIBE and SHOW are accepted", ErrForbidden)
+}
+
+// expect is the statement type DuckDB must find for the planned text.
+func (p *Plan) expect() mapping.StatementType {
+	switch {
+	case p.Explain != "":
+		return mapping.StatementTypeExplain
+	case p.parsed:
+		return mapping.StatementTypeSelect
+	}
+	return 0
 }
 
 // interruptOnDone interrupts the connection's query when ctx ends. The

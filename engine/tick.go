@@ -332,7 +332,7 @@ func (e *Engine) internalQuery(ctx context.Context, query string) (*Rows, error)
 	}
 	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: &Plan{SQL: query}, sql: query, began: time.Now(), internal: true}
 	r.stop = interruptOnDone(ctx, c)
-	if err := r.start(query, nil); err != nil {
+	if err := r.start(query, nil, 0); err != nil {
 		r.err = err
 		r.close()
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	// DuckDB's database/sql driver, for its parser only.
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -16,8 +18,16 @@ import (
 // (DuckDB serializes only those).
 var ErrNotSelect = errors.New("not a SELECT statement")
 
-// ErrParse is wrapped by Parse's errors other than ErrNotSelect.
+// ErrParse is wrapped by Parse's errors other than ErrNotSelect,
+// ErrMultipleStatements and ErrEmpty.
 var ErrParse = errors.New("parse")
+
+// ErrMultipleStatements is returned for text holding more than one
+// statement.
+var ErrMultipleStatements = errors.New("one statement at a time, please")
+
+// ErrEmpty is returned for text holding no statement.
+var ErrEmpty = errors.New("no SQL statement")
 
 // Parser parses SQL with DuckDB's parser. It holds a private in-memory DuckDB
 // that never sees data. Safe for concurrent use.
@@ -61,6 +71,7 @@ func decode(text string, js []byte) (*Statement, error) {
 		Error        bool   `json:"error"`
 		ErrorType    string `json:"error_type"`
 		ErrorMessage string `json:"error_message"`
+		Position     string `json:"position"`
 		Statements   []struct {
 			Node map[string]any `json:"node"`
 		} `json:"statements"`
@@ -71,10 +82,46 @@ func decode(text string, js []byte) (*Statement, error) {
 	switch {
 	case doc.Error && doc.ErrorType == "not implemented":
 		return nil, ErrNotSelect
+	case doc.Error && doc.ErrorType == "parser":
+		se := &SyntaxError{Msg: doc.ErrorMessage, Offset: -1}
+		if n, err := strconv.Atoi(doc.Position); err == nil && n >= 0 && n <= len(text) {
+			se.Offset = n
+		}
+		return nil, se
 	case doc.Error:
 		return nil, fmt.Errorf("%w: %s", ErrParse, doc.ErrorMessage)
-	case len(doc.Statements) != 1 || doc.Statements[0].Node == nil:
-		return nil, fmt.Errorf("%w: %d statements", ErrParse, len(doc.Statements))
+	case len(doc.Statements) == 0:
+		return nil, ErrEmpty
+	case len(doc.Statements) > 1:
+		return nil, fmt.Errorf("%w: found %d statements", ErrMultipleStatements, len(doc.Statements))
+	case doc.Statements[0].Node == nil:
+		return nil, fmt.Errorf("%w: no query node", ErrParse)
 	}
 	return &Statement{Text: text, Node: doc.Statements[0].Node}, nil
+}
+
+// SyntaxError is DuckDB's parser's verdict on a statement. It wraps
+// ErrParse.
+type SyntaxError struct {
+	Msg string
+	// Offset is the byte offset of the error in the parsed text, -1 when
+	// unknown.
+	Offset int
+}
+
+func (e *SyntaxError) Error() string { return "Parser Error: " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrParse) true.
+func (e *SyntaxError) Unwrap() error { return ErrParse }
+
+// LineCol turns a byte offset into text into a 1-based line and column
+// (columns count characters).
+func LineCol(text string, offset int) (line, col int) {
+	if offset < 0 || offset > len(text) {
+		return 0, 0
+	}
+	before := text[:offset]
+	line = strings.Count(before, "\n") + 1
+	col = len([]rune(before[strings.LastIndexByte(before, '\n')+1:])) + 1
+	return line, col
 }

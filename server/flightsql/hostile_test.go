@@ -152,8 +152,7 @@ func TestQueueBound(t *testing.T) {
 	require.True(t, rd.Next()) // holds the only connection
 	waiting := make(chan error, 1)
 	go func() { waiting <- e.runSQL(ctx, "SELECT 1") }() // the one queued
-	require.Eventually(t, func() bool { return e.srv.Running() == 1 }, 5*time.Second, 10*time.Millisecond)
-	time.Sleep(200 * time.Millisecond)
+	require.Eventually(t, func() bool { return e.srv.Running() == 1 && e.eng.Waiting() == 1 }, time.Minute, 5*time.Millisecond)
 	err = e.runSQL(ctx, "SELECT 2")
 	require.Equal(t, codes.ResourceExhausted, status.Code(err), "%v", err)
 	drop() // the holder hangs up: the queued query runs

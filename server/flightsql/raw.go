@@ -3,10 +3,10 @@ package flightsql
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -103,8 +103,13 @@ func (w *rawService) DoGet(t *flight.Ticket, stream flight.FlightService_DoGetSe
 
 // boundedStream gives a DoGet stream a deadline that also covers sending: a
 // client that stops reading blocks a send in gRPC's flow control forever,
-// so each send runs aside and is abandoned when the deadline passes; the
+// so each send waits aside and is abandoned when the deadline passes; the
 // handler then returns, gRPC ends the stream, and the abandoned send fails.
+//
+// The message is encoded on the caller's goroutine, before the send is
+// handed aside: the goroutine that may be abandoned holds only bytes of its
+// own, never the writer's message or buffers, which the caller reuses as
+// soon as Send returns. So nothing here depends on how long a send takes.
 type boundedStream struct {
 	flight.FlightService_DoGetServer
 	ctx    context.Context
@@ -117,21 +122,16 @@ func (b *boundedStream) Send(d *flight.FlightData) error {
 	if b.failed != nil {
 		return b.failed
 	}
+	msg := &grpc.PreparedMsg{}
+	if err := msg.Encode(b.FlightService_DoGetServer, d); err != nil {
+		return err
+	}
 	done := make(chan error, 1)
-	go func() { done <- b.FlightService_DoGetServer.Send(d) }()
+	go func() { done <- b.SendMsg(msg) }()
 	select {
 	case err := <-done:
 		return err
 	case <-b.ctx.Done():
-	}
-	// gRPC encodes the message into its own buffer before it waits for
-	// flow control; until then the writer's buffers are still being read
-	// and must not be reused. Give a send in progress a moment to finish
-	// or to reach that wait, then abandon it.
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(time.Second):
 	}
 	b.failed = status.Error(codes.DeadlineExceeded, "query timed out while the client was not reading")
 	return b.failed

@@ -43,6 +43,7 @@ func sample() string {
 
 type env struct {
 	srv    *flightsql.Server
+	eng    *engine.Engine
 	client *fsql.Client
 	addr   string
 	ref    func(string) [][]string
@@ -86,7 +87,7 @@ func startWith(t *testing.T, data []string, opts engine.Options, so flightsql.Op
 	fixture.Exec(t, db,
 		"CREATE VIEW trips AS SELECT * FROM read_parquet('"+filepath.Join(sample(), "trips", "**", "*.parquet")+"', hive_partitioning=true)",
 		"CREATE VIEW weather AS SELECT * FROM read_csv('"+filepath.Join(sample(), "weather.csv")+"')")
-	e := &env{srv: srv, client: cl, addr: addr, ref: func(q string) [][]string { return fixture.Rows(t, db, q) }}
+	e := &env{srv: srv, eng: eng, client: cl, addr: addr, ref: func(q string) [][]string { return fixture.Rows(t, db, q) }}
 	var once sync.Once
 	e.stop = func() {
 		once.Do(func() {
