@@ -27,7 +27,7 @@ type Plan struct {
 	// Explain is the statement's EXPLAIN prefix ("EXPLAIN ANALYZE "), or
 	// "": DuckDB runs Explain+SQL.
 	Explain string
-	parsed bool // a SELECT the parser read
+	parsed  bool // a SELECT the parser read
 }
 
 // TablePlan is one table reference's pruning.

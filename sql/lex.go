@@ -11,14 +11,14 @@ type TokenKind int
 
 // Token kinds.
 const (
-	Word        TokenKind = iota + 1 // a keyword or an unquoted identifier
-	QuotedIdent                      // "name" ("" inside stands for ")
-	Str                              // 'text', E'text', $$text$$, $tag$text$tag$
-	Num                              // 12, 1.5e3, .5
-	Param                            // ?, $1
-	Punct                            // one character: ( ) , ; . and operators
-	Comment                          // -- to the end of the line, or /* ... */ (nested)
-	Unterminated                     // a quote or comment that never ends: the rest of the text
+	Word         TokenKind = iota + 1 // a keyword or an unquoted identifier
+	QuotedIdent                       // "name" ("" inside stands for ")
+	Str                               // 'text', E'text', $$text$$, $tag$text$tag$
+	Num                               // 12, 1.5e3, .5
+	Param                             // ?, $1
+	Punct                             // one character: ( ) , ; . and operators
+	Comment                           // -- to the end of the line, or /* ... */ (nested)
+	Unterminated                      // a quote or comment that never ends: the rest of the text
 )
 
 // Token is one token of SQL text: Text[Start:End].
@@ -29,7 +29,7 @@ type Token struct {
 
 // Lex splits SQL text into tokens the way DuckDB's scanner does, as far as
 // statement boundaries, comments and quoting go: comments (nested block
-// comments too), single-quoted strings with '' and, in E'' strings,
+// comments too), single-quoted strings with ” and, in E” strings,
 // backslash escapes, dollar-quoted strings, and quoted identifiers. White
 // space is not a token. An unterminated quote or comment becomes one
 // Unterminated token that runs to the end.
