@@ -117,7 +117,10 @@ func (t *Table) Rows() int64 {
 // Scan returns a DuckDB table expression reading the given files of the
 // table (all of them when files is nil). Its columns are the table's, in
 // order, whatever subset of files is read.
-func (t *Table) Scan(files []*File) (string, error) {
+//
+// via, if not nil, gives the path DuckDB reads each file through (see
+// connectors.ScanSpec.Via).
+func (t *Table) Scan(files []*File, via func(string) (string, error)) (string, error) {
 	if files == nil {
 		files = t.Files
 	}
@@ -132,7 +135,7 @@ func (t *Table) Scan(files []*File) (string, error) {
 		}
 		return "(SELECT " + strings.Join(sel, ", ") + " WHERE false)", nil
 	}
-	spec := connectors.ScanSpec{Options: t.Options, Uniform: true}
+	spec := connectors.ScanSpec{Options: t.Options, Uniform: true, Via: via}
 	for _, f := range files {
 		spec.Files = append(spec.Files, f.Path)
 		spec.Uniform = spec.Uniform && slices.Equal(f.Columns, files[0].Columns)
@@ -480,6 +483,10 @@ func (c *Catalog) Forget(paths ...string) {
 		delete(c.retired, p)
 	}
 }
+
+// IsRetired reports whether a file was retired and is not forgotten yet
+// (it is still on disk, and queries planned before may read it).
+func (c *Catalog) IsRetired(path string) bool { return c.isRetired(path) }
 
 func (c *Catalog) isRetired(path string) bool {
 	c.retiredMu.Lock()

@@ -15,7 +15,7 @@
 //
 //	cat, err := catalog.Open(ctx, catalog.Options{Data: []string{"testdata/sample"}})
 //	t, _ := cat.Snapshot().Table("trips")
-//	scan, _ := t.Scan(nil) // (SELECT ... FROM read_parquet([...], hive_partitioning=true, ...))
+//	scan, _ := t.Scan(nil, nil) // (SELECT ... FROM read_parquet([...], hive_partitioning=true, ...))
 //
 // The engine turns that scan into the table DuckDB reads when SQL names
 // "trips".

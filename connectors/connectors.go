@@ -49,10 +49,30 @@ type ScanSpec struct {
 	Partitions []Column
 	// Options are the table's format options from qry.yaml.
 	Options map[string]string
+	// Via, if not nil, gives the path DuckDB must read a file through (a
+	// sandbox's view of the file system); connectors pass every path
+	// they hand DuckDB through Paths.
+	Via func(path string) (string, error)
 	// Uniform is true when every file has the same columns with the same
 	// types, in the same order: readers need not align schemas by name
 	// (which would open every file's footer before reading).
 	Uniform bool
+}
+
+// Paths maps paths through s.Via.
+func (s ScanSpec) Paths(paths []string) ([]string, error) {
+	if s.Via == nil {
+		return paths, nil
+	}
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		v, err := s.Via(p)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // Connector reads one file format. Implementations are safe for concurrent use.

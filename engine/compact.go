@@ -180,7 +180,7 @@ func (e *Engine) compact(ctx context.Context, lt *liveTable, min int) (int, erro
 	}
 	stamp := time.Now().UnixNano()
 	for i, g := range groups {
-		scan, err := t.Scan(g)
+		scan, err := t.Scan(g, e.via())
 		if err != nil {
 			cleanup()
 			return 0, err

@@ -47,7 +47,8 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 		return nil, err
 	}
 	defer e.release(c)
-	return e.describeOn(ctx, c, sql, expect)
+	st, err := e.describeOn(ctx, c, sql, expect)
+	return st, e.clean(err)
 }
 
 // describeOn is Describe's work on a connection the caller holds; expect

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -52,14 +50,16 @@ type Options struct {
 	// default.
 	MaxTempSize string
 	// Sandbox confines statements to the catalog: only SELECT, EXPLAIN,
-	// DESCRIBE and SHOW over catalog tables pass the gate; DuckDB may read
-	// only the catalog's roots, the cache and temp directories; its
+	// DESCRIBE and SHOW over catalog tables (and INSERT into writable
+	// ones) pass the gate, which refuses what it cannot analyse; DuckDB
+	// may open exactly the files the catalog serves (see served), its
 	// configuration is locked and extensions are neither installed nor
 	// loaded.
 	Sandbox bool
-	// AllowedDirs are directories DuckDB may read in a sandbox besides the
-	// catalog's roots (the GeoJSON cache).
-	AllowedDirs []string
+	// SandboxDir is where a sandboxed engine keeps its links to the
+	// files it serves (a directory of its own is made inside and removed
+	// at Close); empty means the system's temporary directory.
+	SandboxDir string
 	// MaxResultRows and MaxResultBytes bound one result (bytes of Arrow
 	// buffers): past them the stream ends with ErrResultTooLarge. 0 means
 	// no bound.
@@ -94,6 +94,7 @@ type Engine struct {
 
 	parser *sql.Parser
 	cache  *resultCache
+	served *served // in a sandbox: the files DuckDB may open
 
 	waiting atomic.Int64
 
@@ -215,7 +216,15 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		return nil, err
 	}
 	if opts.Sandbox {
-		if err := e.lockDown(cat, opts); err != nil {
+		if e.served, err = openServed(opts.SandboxDir, cat.Roots()); err != nil {
+			e.Close()
+			return nil, err
+		}
+		for _, r := range e.served.coarse {
+			log.Warn("sandbox: data root on another file system than the sandbox directory: DuckDB may read any file under it; put --cache-dir on the same file system for file-exact confinement",
+				"root", r, "sandbox_dir", e.served.dir)
+		}
+		if err := e.lockDown(); err != nil {
 			e.Close()
 			return nil, err
 		}
@@ -264,6 +273,7 @@ func (e *Engine) Close() error {
 		if e.parser != nil {
 			e.parser.Close()
 		}
+		e.served.close()
 	})
 	return nil
 }
@@ -297,32 +307,18 @@ func (e *Engine) Running() int { return len(e.all) - len(e.pool) }
 // MaxConns is the number of queries that may run at once.
 func (e *Engine) MaxConns() int { return len(e.all) }
 
-// lockDown confines DuckDB: reads only under the catalog's roots and the
-// given directories, no other file system access, no extension loading,
-// configuration locked. The order matters: allowed_directories must be set
-// before external access is disabled.
-func (e *Engine) lockDown(cat *catalog.Catalog, opts Options) error {
-	dirs := append([]string{}, opts.AllowedDirs...)
-	for _, r := range cat.Roots() {
-		if st, err := os.Stat(r); err == nil && !st.IsDir() {
-			r = filepath.Dir(r)
-		}
-		dirs = append(dirs, r)
-	}
-	var quoted []string
-	for _, d := range dirs {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return fmt.Errorf("sandbox: %w", err)
-		}
-		if real, err := filepath.EvalSymlinks(abs); err == nil {
-			abs = real
-		}
-		quoted = append(quoted, connectors.QuoteString(strings.TrimSuffix(abs, "/")+"/"))
+// lockDown confines DuckDB: it opens files under the served directory
+// only, no extension is loaded or installed, and the configuration is
+// locked. The order matters: allowed_directories must be set before
+// external access is disabled.
+func (e *Engine) lockDown() error {
+	dirs := e.served.allowed()
+	for i, d := range dirs {
+		dirs[i] = connectors.QuoteString(d)
 	}
 	stmt := fmt.Sprintf("SET allowed_directories = [%s]; SET enable_external_access = false; "+
 		"SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET lock_configuration = true",
-		strings.Join(quoted, ", "))
+		strings.Join(dirs, ", "))
 	if err := exec(e.all[0], stmt); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -362,7 +358,7 @@ func (e *Engine) viewVersionNow() uint64 {
 // tableExpr is a table expression reading a table's given files (all when
 // nil) and, for a writable table, its live rows.
 func (e *Engine) tableExpr(t *catalog.Table, files []*catalog.File) (string, error) {
-	scan, err := t.Scan(files)
+	scan, err := t.Scan(files, e.via())
 	if err != nil {
 		return "", err
 	}
@@ -403,7 +399,21 @@ func (e *Engine) syncViewsOn(_ context.Context, c *conn) error {
 	}
 	e.views = keep
 	e.viewVersion = snap.Version
+	if e.served != nil {
+		// Links of files the catalog no longer serves go, but for files a
+		// compaction replaced that running queries may still read.
+		e.served.prune(e.cat.IsRetired)
+	}
 	return nil
+}
+
+// via is how DuckDB reaches a file: through the served directory in a
+// sandbox, else directly.
+func (e *Engine) via() func(string) (string, error) {
+	if e.served == nil {
+		return nil
+	}
+	return e.served.path
 }
 
 // hasView reports whether a table is queryable (its view exists).

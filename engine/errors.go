@@ -111,3 +111,15 @@ var ErrForbidden = sql.ErrForbidden
 // ErrResultTooLarge is returned when a result passes Options.MaxResultRows
 // or MaxResultBytes.
 var ErrResultTooLarge = errors.New("result too large")
+
+// clean turns the sandbox's served paths in a DuckDB error back into the
+// files' own paths.
+func (e *Engine) clean(err error) error {
+	var qe *QueryError
+	if e.served == nil || !errors.As(err, &qe) || !strings.Contains(qe.Msg, e.served.dir) {
+		return err
+	}
+	cp := *qe
+	cp.Msg = e.served.unmap(cp.Msg)
+	return &cp
+}

@@ -98,7 +98,10 @@ func (st *insertStmt) stagedSQL() string {
 // of them, or none. It returns the number of rows written.
 func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n int64, err error) {
 	start := time.Now()
-	defer func() { e.reportWrite(ctx, text, start, n, err) }()
+	defer func() {
+		err = e.clean(err)
+		e.reportWrite(ctx, text, start, n, err)
+	}()
 	st, err := e.parseInsert(ctx, text)
 	if err != nil {
 		return 0, err

@@ -244,7 +244,7 @@ func (e *Engine) fromStats(ctx context.Context, c *conn, text string, t *catalog
 	// The result's column names are DuckDB's own: describe the statement
 	// over an empty relation of the table's schema, which binds at once.
 	r := a.Refs[0]
-	empty, err := t.Scan([]*catalog.File{})
+	empty, err := t.Scan([]*catalog.File{}, nil)
 	if err != nil {
 		return "", false
 	}

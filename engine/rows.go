@@ -100,6 +100,7 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	}
 	defer unlock()
 	fail := func(plan *Plan, err error) (*Rows, error) {
+		err = e.clean(err)
 		if entered {
 			e.readers.leave(epoch)
 		}
@@ -140,9 +141,9 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 		if ctx.Err() != nil {
 			err = ctxErr(ctx)
 		}
-		r.err = err
+		r.err = e.clean(err)
 		r.close()
-		return nil, err
+		return nil, r.err
 	}
 	if explain != "" {
 		r.prefix = explainRow(r.schema, plan)
@@ -451,7 +452,7 @@ func (r *Rows) Record() arrow.RecordBatch { return r.RecordBatch() }
 func (r *Rows) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.err
+	return r.e.clean(r.err)
 }
 
 // RowsRead is the number of rows streamed so far.
@@ -499,7 +500,7 @@ func (r *Rows) close() {
 		err = ErrCanceled // released before its end
 	}
 	if !r.internal {
-		defer r.e.report(r.ctx, r.sql, r.began, r.plan, r.rows.Load(), r.bytes, err)
+		defer r.e.report(r.ctx, r.sql, r.began, r.plan, r.rows.Load(), r.bytes, r.e.clean(err))
 	}
 	if r.cur != nil {
 		r.cur.Release()

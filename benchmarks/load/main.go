@@ -54,7 +54,7 @@ func run(clients int, duration time.Duration) error {
 		return err
 	}
 	defer cat.Close()
-	eng, err := engine.Open(ctx, cat, engine.Options{Sandbox: true, MaxConns: 8, MaxQueue: 256, AllowedDirs: []string{cache}})
+	eng, err := engine.Open(ctx, cat, engine.Options{Sandbox: true, MaxConns: 8, MaxQueue: 256, SandboxDir: cache})
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,7 @@ func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
 	warnProblems(cat.Snapshot())
 	eo := g.engine
 	eo.Logger, eo.BatchRows = g.logger(), g.batchRows
-	eo.AllowedDirs = append(eo.AllowedDirs, cat.CacheDir())
+	eo.SandboxDir = cat.CacheDir()
 	eng, err := engine.Open(ctx, cat, eo)
 	if err != nil {
 		cat.Close()

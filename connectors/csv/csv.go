@@ -135,8 +135,12 @@ func (Connector) Scan(spec connectors.ScanSpec) (string, error) {
 			ro += `, delim='\t'`
 		}
 	}
+	files, err := spec.Paths(spec.Files)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "read_csv(%s%s, columns=%s, auto_detect=false", connectors.FileList(spec.Files), headerDefault(ro), connectors.StructLiteral(spec.Columns))
+	fmt.Fprintf(&b, "read_csv(%s%s, columns=%s, auto_detect=false", connectors.FileList(files), headerDefault(ro), connectors.StructLiteral(spec.Columns))
 	if len(spec.Partitions) > 0 {
 		fmt.Fprintf(&b, ", hive_partitioning=true, hive_types=%s", connectors.StructLiteral(spec.Partitions))
 	} else {

@@ -133,6 +133,10 @@ func (c *Connector) Scan(spec connectors.ScanSpec) (string, error) {
 		}
 		sides = append(sides, c.Sidecar(f, st.Size(), st.ModTime().UnixNano()))
 	}
+	sides, err := spec.Paths(sides)
+	if err != nil {
+		return "", err
+	}
 	var sel []string
 	for _, col := range spec.Columns {
 		q := connectors.QuoteIdent(col.Name)

@@ -82,8 +82,12 @@ FROM parquet_metadata(%s) WHERE path_in_schema = %s`,
 // Scan reads the files with read_parquet, aligning differing file schemas by
 // name and typing hive partition columns as the catalog decided.
 func (Connector) Scan(spec connectors.ScanSpec) (string, error) {
+	files, err := spec.Paths(spec.Files)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "read_parquet(%s, union_by_name=%t", connectors.FileList(spec.Files), !spec.Uniform)
+	fmt.Fprintf(&b, "read_parquet(%s, union_by_name=%t", connectors.FileList(files), !spec.Uniform)
 	if len(spec.Partitions) > 0 {
 		fmt.Fprintf(&b, ", hive_partitioning=true, hive_types=%s", connectors.StructLiteral(spec.Partitions))
 	} else {

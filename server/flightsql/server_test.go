@@ -62,7 +62,7 @@ func startWith(t *testing.T, data []string, opts engine.Options, so flightsql.Op
 	cache := t.TempDir()
 	cat, err := catalog.Open(context.Background(), catalog.Options{Data: data, CacheDir: cache})
 	require.NoError(t, err)
-	opts.AllowedDirs = append(opts.AllowedDirs, cache)
+	opts.SandboxDir = cache
 	eng, err := engine.Open(context.Background(), cat, opts)
 	require.NoError(t, err)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())

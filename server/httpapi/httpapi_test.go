@@ -54,7 +54,7 @@ func start(t *testing.T, eo engine.Options, opts httpapi.Options) *env {
 	cat, err := catalog.Open(context.Background(), catalog.Options{Data: []string{sample()}, CacheDir: cache})
 	require.NoError(t, err)
 	m := httpapi.NewMetrics()
-	eo.AllowedDirs = append(eo.AllowedDirs, cache)
+	eo.SandboxDir = cache
 	eo.OnQueryDone = m.Observe
 	eng, err := engine.Open(context.Background(), cat, eo)
 	require.NoError(t, err)

@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// served is the sandbox's file system as DuckDB sees it: a directory that
+// holds one hard link per file the catalog serves (and per file DuckDB
+// reads for one, such as a GeoJSON sidecar), at dir + the file's absolute
+// path. A sandboxed DuckDB may open files under dir only (its
+// allowed_directories), so whatever a statement names, DuckDB can open
+// exactly the catalog's files: not hidden or underscore folders, not
+// quarantined or ignored files, not a writable table's log or journal, not
+// the cache. The links follow the catalog as it refreshes.
+//
+// Hard links, not symbolic ones: DuckDB resolves symbolic links before it
+// checks a path, so a symbolic link into a data root would be refused (and
+// one out of a root is refused too). A hard link needs the file on the
+// same file system as dir: a root on another one is allowed whole instead
+// (coarse: DuckDB may open any file under it), and Open logs a warning.
+type served struct {
+	dir    string
+	coarse []string // roots allowed whole, with a trailing slash
+
+	mu    sync.Mutex
+	links map[string]os.FileInfo // real path -> the file linked
+	used  map[string]bool        // real paths asked for since the last prune
+}
+
+const servedPrefix = "qry-sandbox-"
+
+// openServed makes a fresh served directory under parent, and removes
+// those that processes no longer running left behind. roots are the
+// catalog's data roots: those on another file system than parent are
+// allowed whole.
+func openServed(parent string, roots []string) (*served, error) {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	removeStale(parent)
+	dir, err := os.MkdirTemp(parent, servedPrefix+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s := &served{dir: dir, links: map[string]os.FileInfo{}, used: map[string]bool{}}
+	for _, r := range roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+		if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+			abs = filepath.Dir(abs)
+		}
+		if !sameDevice(abs, dir) {
+			s.coarse = append(s.coarse, strings.TrimSuffix(abs, "/")+"/")
+		}
+	}
+	return s, nil
+}
+
+// sameDevice reports whether two paths are on one file system (so a hard
+// link between them can be made). A path that does not exist yet is
+// judged by its nearest existing parent.
+func sameDevice(a, b string) bool {
+	dev := func(p string) (uint64, bool) {
+		for {
+			var st syscall.Stat_t
+			if err := syscall.Stat(p, &st); err == nil {
+				return uint64(st.Dev), true //nolint:unconvert // Dev's type differs by platform
+			}
+			parent := filepath.Dir(p)
+			if parent == p {
+				return 0, false
+			}
+			p = parent
+		}
+	}
+	da, ok1 := dev(a)
+	db, ok2 := dev(b)
+	return ok1 && ok2 && da == db
+}
+
+// removeStale removes served directories whose process is gone.
+func removeStale(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), servedPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		num, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(num)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if p, err := os.FindProcess(pid); err == nil && p.Signal(syscall.Signal(0)) == nil {
+			continue // still running
+		}
+		_ = os.RemoveAll(filepath.Join(parent, e.Name()))
+	}
+}
+
+// allowed is what DuckDB's allowed_directories must hold.
+func (s *served) allowed() []string {
+	return append([]string{s.dir + "/"}, s.coarse...)
+}
+
+// path is the path DuckDB reads real through. The link is made if it is
+// missing, and made again if real is another file than the one linked
+// (replaced by a rename).
+func (s *served) path(real string) (string, error) {
+	abs, err := filepath.Abs(real)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	for _, c := range s.coarse {
+		if strings.HasPrefix(abs, c) {
+			return abs, nil
+		}
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	link := filepath.Join(s.dir, abs)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.used[abs] = true
+	if old, ok := s.links[abs]; ok && os.SameFile(old, st) {
+		return link, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	if err := os.Link(abs, link); err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	s.links[abs] = st
+	return link, nil
+}
+
+// prune removes the links not asked for since the last prune, except
+// those keep still wants (files a compaction replaced that running
+// queries may read).
+func (s *served) prune(keep func(real string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for real := range s.links {
+		if s.used[real] || keep(real) {
+			continue
+		}
+		_ = os.Remove(filepath.Join(s.dir, real))
+		delete(s.links, real)
+	}
+	s.used = map[string]bool{}
+}
+
+// unmap turns the served paths in a message back into the files' own.
+func (s *served) unmap(msg string) string {
+	if s == nil {
+		return msg
+	}
+	return strings.ReplaceAll(msg, s.dir, "")
+}
+
+// close removes the directory: the links, never the files.
+func (s *served) close() {
+	if s != nil {
+		_ = os.RemoveAll(s.dir)
+	}
+}
