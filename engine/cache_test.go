@@ -36,7 +36,7 @@ func TestResultCacheOverFiles(t *testing.T) {
 	cache := t.TempDir()
 	cat, err := catalog.Open(context.Background(), catalog.Options{Data: []string{dir}, CacheDir: cache})
 	require.NoError(t, err)
-	e, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: true, ResultCacheBytes: 1 << 20, AllowedDirs: []string{cache}})
+	e, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: true, ResultCacheBytes: 1 << 20, SandboxDir: cache})
 	require.NoError(t, err)
 	t.Cleanup(func() { closeEngine(e) })
 	for _, q := range differential {

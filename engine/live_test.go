@@ -49,7 +49,7 @@ func openWritableWith(t *testing.T, dir string, opts engine.Options) *engine.Eng
 	cat, err := catalog.Open(context.Background(), catalog.Options{Config: cfg, CacheDir: filepath.Join(dir, "cache")})
 	require.NoError(t, err)
 	opts.Sandbox = true
-	opts.AllowedDirs = append(opts.AllowedDirs, filepath.Join(dir, "cache"))
+	opts.SandboxDir = filepath.Join(dir, "cache")
 	eng, err := engine.Open(context.Background(), cat, opts)
 	require.NoError(t, err)
 	return eng
