@@ -216,8 +216,8 @@ func (s *shell) batch(ctx context.Context, in io.Reader, name string) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	if rest := strings.TrimSpace(buf.String()); rest != "" && !onlyComments(rest) {
-		if err := s.run(ctx, rest, nil); err != nil {
+	if _, rest := splitStatements(buf.String()); strings.TrimSpace(rest) != "" {
+		if err := s.run(ctx, strings.TrimSpace(rest), nil); err != nil {
 			return fmt.Errorf("%s line %d: %w", name, n, err)
 		}
 	}

@@ -215,7 +215,7 @@ func Code(text string) []Token {
 // comments. Each statement keeps its text (comments included) without the
 // semicolon; statements of only white space and comments are dropped. rest
 // is the text after the last semicolon, if it holds more than white space
-// and comments (an unfinished statement).
+// and comments (an unfinished statement), as it is.
 func Split(text string) (stmts []string, rest string) {
 	start, code := 0, false
 	for _, t := range Lex(text) {
@@ -230,7 +230,7 @@ func Split(text string) (stmts []string, rest string) {
 		}
 	}
 	if code {
-		rest = strings.TrimSpace(text[start:])
+		rest = text[start:]
 	}
 	return stmts, rest
 }

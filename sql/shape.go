@@ -94,17 +94,13 @@ func ParseInsert(text string) (ins *Insert, ok bool) {
 		break
 	}
 	ins.TargetText = text[toks[2].Start:toks[i-1].End]
-	if i < len(toks) && toks[i].Is(text, "(") {
+	if i+1 < len(toks) && toks[i].Is(text, "(") && !startsQuery(text, toks[i+1]) && !toks[i+1].Is(text, "(") {
 		j := i + 1
 		var names []string
 		for ; j < len(toks) && !toks[j].Is(text, ")"); j++ {
 			if name, ok := toks[j].Ident(text); ok {
 				names = append(names, name)
 			} else if !toks[j].Is(text, ",") {
-				// "(SELECT ...)" or "(VALUES ...)": a parenthesized source.
-				if j == i+1 {
-					break
-				}
 				return nil, false
 			}
 		}
