@@ -72,6 +72,52 @@ type Problem struct {
 
 func (p Problem) Error() string { return p.Err.Error() }
 
+// Redacted is the problem told to clients that may not read the file: its
+// reason without anything quoted from the file (values, column names, the
+// original line), since the file is not served. Positions (line numbers)
+// stay.
+func (p Problem) Redacted() string { return Redact(p.Err.Error(), p.Path) }
+
+// Redact removes from a message about a file everything it quotes, but the
+// file's own path or name, and any "Original Line: ..." DuckDB adds.
+func Redact(msg, path string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if rest, ok := strings.CutPrefix(msg[i:], "Original Line:"); ok {
+			// DuckDB's CSV errors quote the line up to the end, or to the
+			// next part of the message.
+			end := len(rest)
+			for _, next := range []string{"\n", " Expected Number", " Skipping", " Possible"} {
+				if j := strings.Index(rest, next); j >= 0 && j < end {
+					end = j
+				}
+			}
+			b.WriteString("Original Line: …")
+			i = len(msg) - len(rest) + end
+			continue
+		}
+		c := msg[i]
+		if c != '\'' && c != '"' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		j := strings.IndexByte(msg[i+1:], c)
+		if j < 0 {
+			b.WriteString(string(c) + "…")
+			break
+		}
+		quoted := msg[i+1 : i+1+j]
+		if quoted == path || quoted == filepath.Base(path) || strings.HasSuffix(path, quoted) && quoted != "" && strings.ContainsRune(quoted, filepath.Separator) {
+			b.WriteString(msg[i : i+j+2])
+		} else {
+			b.WriteString(string(c) + "…" + string(c))
+		}
+		i += j + 2
+	}
+	return b.String()
+}
+
 // Table is an immutable view of one table.
 type Table struct {
 	Name   string

@@ -217,7 +217,8 @@ func (s *Server) table(w http.ResponseWriter, r *http.Request, eng *engine.Engin
 		if err != nil {
 			rel = filepath.Base(p.Path)
 		}
-		d.FileProblems = append(d.FileProblems, problem{File: rel, Error: strings.ReplaceAll(p.Err.Error(), filepath.Dir(p.Path)+string(filepath.Separator), "")})
+		// The file is not served: its reason quotes nothing from it.
+		d.FileProblems = append(d.FileProblems, problem{File: rel, Error: strings.ReplaceAll(p.Redacted(), filepath.Dir(p.Path)+string(filepath.Separator), "")})
 	}
 	writeJSON(w, http.StatusOK, d)
 }
