@@ -62,6 +62,10 @@ type File struct {
 	Columns []connectors.Column
 	Stats   map[string]connectors.ColumnStats
 	BBox    *connectors.BBox
+	// Inexact: the file's statistics contradict themselves (see
+	// connectors.FileInfo); Rows is the readers' count, but neither it nor
+	// Stats may answer a query or prune the file.
+	Inexact bool
 }
 
 // Problem is a file (or table root) left out of the catalog and why.
@@ -832,7 +836,7 @@ func (c *Catalog) inspect(ctx context.Context, conn connectors.Connector, files 
 	newFile := func(i int, info connectors.FileInfo) *File {
 		fd := files[i]
 		f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, Rows: info.Rows,
-			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox}
+			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox, Inexact: info.Inexact}
 		if len(keys) > 0 {
 			f.Partition = map[string]string{}
 			for j, k := range keys {

@@ -322,3 +322,32 @@ func TestRestartReadsPersistedStatistics(t *testing.T) {
 	require.Len(t, got.Problems, 1)
 	require.Contains(t, got.Problems[0].Error(), "a.parquet")
 }
+
+// A Parquet file counts the rows of its row groups; one whose footer says
+// otherwise is Inexact, through either way of inspecting (one by one, in a
+// batch) and through the persisted statistics.
+func TestParquetFooterRowCountDisagrees(t *testing.T) {
+	for _, threads := range []int{1, 2} { // 1: one batch of both files; 2: one by one
+		t.Run(strconv.Itoa(threads), func(t *testing.T) {
+			dir, cache := t.TempDir(), t.TempDir()
+			tdir := filepath.Join(dir, "t")
+			require.NoError(t, os.MkdirAll(tdir, 0o755))
+			fixture.Exec(t, fixture.DB(t),
+				"COPY (SELECT range AS x FROM range(6)) TO '"+filepath.Join(tdir, "a.parquet")+"'",
+				"COPY (SELECT range AS x FROM range(4)) TO '"+filepath.Join(tdir, "b.parquet")+"'")
+			fixture.SetParquetNumRows(t, filepath.Join(tdir, "a.parquet"), 0)
+			for range 2 { // inspected, then from the persisted statistics
+				c := open(t, catalog.Options{Data: []string{dir}, CacheDir: cache, Threads: threads})
+				tb, ok := c.Snapshot().Table("t")
+				require.True(t, ok)
+				require.Len(t, tb.Files, 2)
+				a, b := tb.Files[0], tb.Files[1]
+				require.Equal(t, []int64{6, 4}, []int64{a.Rows, b.Rows})
+				require.Equal(t, []bool{true, false}, []bool{a.Inexact, b.Inexact})
+				require.True(t, b.Stats["x"].HasMinMax)
+				_, ok = tb.ColumnStats("x")
+				require.False(t, ok, "an Inexact file's statistics are not the table's")
+			}
+		})
+	}
+}

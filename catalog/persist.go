@@ -18,8 +18,9 @@ import (
 // unchanged is taken from there.
 
 // statsVersion changes whenever the persisted form or what Inspect computes
-// does; older files are then ignored.
-const statsVersion = 1
+// does; older files are then ignored. 2: File.Inexact; Parquet row counts
+// from row groups, min/max only where trusted.
+const statsVersion = 2
 
 type persisted struct {
 	Version int

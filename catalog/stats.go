@@ -26,8 +26,9 @@ func (t *Table) Column(name string) (Column, bool) {
 
 // ColumnStats aggregates a column's statistics over the table's files:
 // min of mins, max of maxes, sum of null counts. ok is false when no file has
-// statistics for the column. Files whose own type for the column differs
-// from the table's are left out of min/max (their text form may not compare).
+// statistics for the column, or a file's are Inexact. Files whose own type
+// for the column differs from the table's are left out of min/max (their
+// text form may not compare).
 func (t *Table) ColumnStats(name string) (st connectors.ColumnStats, ok bool) {
 	var col *Column
 	for i := range t.Columns {
@@ -43,6 +44,9 @@ func (t *Table) ColumnStats(name string) (st connectors.ColumnStats, ok bool) {
 	}
 	minmax := true
 	for _, f := range t.Files {
+		if f.Inexact {
+			return connectors.ColumnStats{NullCount: -1}, false
+		}
 		fs, has := f.Stats[col.Name]
 		if !has {
 			if !fileHas(f, col.Name) {

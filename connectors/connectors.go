@@ -35,6 +35,10 @@ type FileInfo struct {
 	Columns []Column
 	Rows    int64
 	Stats   map[string]ColumnStats
+	// Inexact marks a file whose statistics contradict themselves (a
+	// Parquet footer whose row count is not its row groups' sum): neither
+	// Rows nor Stats may answer a query or rule the file out.
+	Inexact bool
 	// BBox is the extent of the file's geometries (GeoJSON only).
 	BBox *BBox
 }

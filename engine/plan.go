@@ -216,8 +216,8 @@ func describePred(p *sql.Pred, ref int) string {
 func (e *Engine) fromStats(ctx context.Context, c *conn, text string, t *catalog.Table, a *sql.Analysis, kept []*catalog.File) (string, bool) {
 	p := a.Refs[0].Pred
 	for _, f := range kept {
-		if !certain(t, f, p) {
-			return "", false
+		if f.Inexact || !certain(t, f, p) {
+			return "", false // an Inexact file's statistics answer nothing
 		}
 	}
 	vals := make([]string, len(a.Aggs))

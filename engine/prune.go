@@ -78,6 +78,9 @@ func leafMayMatch(t *catalog.Table, f *catalog.File, p *sql.Pred, nullSupplying 
 		}
 		return inRange(col.Type, v, v, p, true, true)
 	}
+	if f.Inexact {
+		return true // its statistics rule nothing out; partition values still do
+	}
 	if f.Rows == 0 {
 		return false
 	}

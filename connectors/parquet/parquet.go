@@ -23,60 +23,17 @@ func (Connector) Format() string { return "parquet" }
 func (Connector) Extensions() []string { return []string{".parquet", ".parq", ".pq"} }
 
 // Inspect reads the file's footer only: schema, row count, and per-column
-// min/max/null count aggregated over row groups.
+// min/max/null count aggregated over row groups (see footers).
 func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[string]string) (connectors.FileInfo, error) {
-	lit := connectors.QuoteString(path)
-	cols, err := connectors.Describe(ctx, db, fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", lit))
+	cols, err := connectors.Describe(ctx, db, fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", connectors.QuoteString(path)))
 	if err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
 	}
-	info := connectors.FileInfo{Columns: cols, Stats: map[string]connectors.ColumnStats{}}
-	if err := db.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+lit+")").Scan(&info.Rows); err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
-	}
-	// One row per statsable top-level column: min over row groups of the
-	// typed min, max of the typed max, summed null counts; NULL where any
-	// row group lacks the statistic.
-	var parts []string
-	for _, c := range cols {
-		if !connectors.Statsable(c.Type) {
-			continue
-		}
-		parts = append(parts, fmt.Sprintf(`SELECT %s AS name,
-  CASE WHEN count(*) = count(stats_min_value) THEN min(TRY_CAST(stats_min_value AS %s))::VARCHAR END,
-  CASE WHEN count(*) = count(stats_max_value) THEN max(TRY_CAST(stats_max_value AS %s))::VARCHAR END,
-  CASE WHEN count(*) = count(stats_null_count) THEN sum(stats_null_count)::BIGINT ELSE -1 END
-FROM parquet_metadata(%s) WHERE path_in_schema = %s`,
-			connectors.QuoteString(c.Name), c.Type, c.Type, lit, connectors.QuoteString(c.Name)))
-	}
-	if len(parts) == 0 {
-		return info, nil
-	}
-	rows, err := db.QueryContext(ctx, strings.Join(parts, "\nUNION ALL\n"))
-	if err != nil {
+	infos := []connectors.FileInfo{{Columns: cols}}
+	if err := footers(ctx, db, []string{path}, infos); err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, connectors.CleanError(err))
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		var mn, mx sql.NullString
-		var nulls sql.NullInt64
-		if err := rows.Scan(&name, &mn, &mx, &nulls); err != nil {
-			return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, connectors.CleanError(err))
-		}
-		st := connectors.ColumnStats{Min: mn.String, Max: mx.String, HasMinMax: mn.Valid && mx.Valid, NullCount: -1}
-		if nulls.Valid {
-			st.NullCount = nulls.Int64
-		}
-		if info.Rows == 0 {
-			st.NullCount = 0
-		}
-		info.Stats[name] = st
-	}
-	if err := rows.Err(); err != nil {
-		return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, connectors.CleanError(err))
-	}
-	return info, nil
+	return infos[0], nil
 }
 
 // Scan reads the files with read_parquet, aligning differing file schemas by
