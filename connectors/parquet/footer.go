@@ -17,9 +17,9 @@ import (
 // Rows, Inexact and Stats.
 //
 // A file whose footer row count differs from its row groups' sum is
-// Inexact. A column chunk's min and max are used only where they are bounds
-// qry can compare (see trustedBounds); null counts are used wherever
-// present.
+// Inexact. A column chunk counts for the column it holds whole (see
+// columnOf); its min and max are used only where they are bounds qry can
+// compare (see trustedBounds), its null count wherever present.
 func footers(ctx context.Context, db *sql.DB, paths []string, infos []connectors.FileInfo) error {
 	list := connectors.FileList(paths)
 	index := make(map[string]int, len(paths))
@@ -58,6 +58,53 @@ func footers(ctx context.Context, db *sql.DB, paths []string, infos []connectors
 		return err
 	}
 
+	// One row per column chunk (row group × leaf column).
+	type chunk struct {
+		file         int
+		rgRows, leaf int64
+		path         string
+		phys, mn, mx sql.NullString
+		nulls        sql.NullInt64
+		minEx, maxEx sql.NullBool
+	}
+	var chunks []chunk
+	leaves := make([][]string, len(paths)) // by file, leaf paths in leaf order
+	rows, err = db.QueryContext(ctx, `SELECT file_name, row_group_num_rows, column_id, path_in_schema, type,
+  stats_min_value, stats_max_value, stats_null_count, min_is_exact, max_is_exact
+FROM parquet_metadata(`+list+")")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var file string
+		var c chunk
+		if err := rows.Scan(&file, &c.rgRows, &c.leaf, &c.path, &c.phys, &c.mn, &c.mx, &c.nulls, &c.minEx, &c.maxEx); err != nil {
+			rows.Close()
+			return err
+		}
+		i, ok := index[file]
+		if !ok || c.leaf < 0 {
+			rows.Close()
+			return fmt.Errorf("parquet_metadata: unexpected file %s or column %d", file, c.leaf)
+		}
+		c.file = i
+		chunks = append(chunks, c)
+		for int64(len(leaves[i])) <= c.leaf {
+			leaves[i] = append(leaves[i], "")
+		}
+		leaves[i][c.leaf] = c.path
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	owners := make([][]string, len(paths))
+	for i := range infos {
+		owners[i] = columnOf(leaves[i], infos[i].Columns)
+		infos[i].Rows = 0
+		infos[i].Stats = map[string]connectors.ColumnStats{}
+	}
 	types := make([]map[string]string, len(paths))
 	for i := range infos {
 		types[i] = map[string]string{}
@@ -66,8 +113,6 @@ func footers(ctx context.Context, db *sql.DB, paths []string, infos []connectors
 				types[i][c.Name] = c.Type
 			}
 		}
-		infos[i].Rows = 0
-		infos[i].Stats = map[string]connectors.ColumnStats{}
 	}
 	// unknown marks columns whose range is unknown: a row group holding
 	// values has no trusted min/max, or the bounds do not compare.
@@ -76,74 +121,52 @@ func footers(ctx context.Context, db *sql.DB, paths []string, infos []connectors
 		name string
 	}
 	unknown := map[column]bool{}
-	rows, err = db.QueryContext(ctx, `SELECT file_name, row_group_num_rows, column_id, path_in_schema, type,
-  stats_min_value, stats_max_value, stats_null_count, min_is_exact, max_is_exact
-FROM parquet_metadata(`+list+")")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var file, col string
-		var rgRows, leaf int64
-		var phys, mn, mx sql.NullString
-		var nulls sql.NullInt64
-		var minExact, maxExact sql.NullBool
-		if err := rows.Scan(&file, &rgRows, &leaf, &col, &phys, &mn, &mx, &nulls, &minExact, &maxExact); err != nil {
-			rows.Close()
-			return err
+	for _, c := range chunks {
+		i := c.file
+		if c.leaf == 0 {
+			infos[i].Rows += c.rgRows // one row per column chunk: count each row group once
 		}
-		i, ok := index[file]
-		if !ok {
-			rows.Close()
-			return fmt.Errorf("parquet_metadata: unexpected file %s", file)
-		}
-		if leaf == 0 {
-			infos[i].Rows += rgRows // one row per column chunk: count each row group once
-		}
+		col := owners[i][c.leaf]
 		typ, ok := types[i][col]
 		if !ok {
 			continue
 		}
 		key := column{i, col}
 		st := infos[i].Stats[col]
-		if !nulls.Valid || st.NullCount < 0 {
+		if !c.nulls.Valid || st.NullCount < 0 {
 			st.NullCount = -1
 		} else {
-			st.NullCount += nulls.Int64
+			st.NullCount += c.nulls.Int64
 		}
-		ordered := leaf < int64(len(typeOrder[i])) && typeOrder[i][leaf]
+		ordered := c.leaf < int64(len(typeOrder[i])) && typeOrder[i][c.leaf]
 		switch {
-		case !mn.Valid || !mx.Valid || !trustedBounds(typ, phys.String, ordered, minExact, maxExact):
+		case !c.mn.Valid || !c.mx.Valid || !trustedBounds(typ, c.phys.String, ordered, c.minEx, c.maxEx):
 			// No usable range here: harmless only if the row group
 			// holds no value of the column.
-			if !nulls.Valid || nulls.Int64 < rgRows {
+			if !c.nulls.Valid || c.nulls.Int64 < c.rgRows {
 				unknown[key] = true
 			}
 		case !st.HasMinMax:
-			if _, ok := connectors.Compare(typ, mn.String, mx.String); !ok {
+			if _, ok := connectors.Compare(typ, c.mn.String, c.mx.String); !ok {
 				unknown[key] = true // a value DuckDB's text does not order is no statistic
 				break
 			}
-			st.Min, st.Max, st.HasMinMax = mn.String, mx.String, true
+			st.Min, st.Max, st.HasMinMax = c.mn.String, c.mx.String, true
 		default:
-			lo, ok1 := connectors.Compare(typ, mn.String, st.Min)
-			hi, ok2 := connectors.Compare(typ, mx.String, st.Max)
+			lo, ok1 := connectors.Compare(typ, c.mn.String, st.Min)
+			hi, ok2 := connectors.Compare(typ, c.mx.String, st.Max)
 			if !ok1 || !ok2 {
 				unknown[key] = true
 				break
 			}
 			if lo < 0 {
-				st.Min = mn.String
+				st.Min = c.mn.String
 			}
 			if hi > 0 {
-				st.Max = mx.String
+				st.Max = c.mx.String
 			}
 		}
 		infos[i].Stats[col] = st
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for i := range infos {
 		infos[i].Inexact = infos[i].Rows != footerRows[i]
@@ -158,6 +181,30 @@ FROM parquet_metadata(`+list+")")
 		}
 	}
 	return nil
+}
+
+// columnOf names the top-level column each leaf column of a file (paths
+// in leaf order, parquet_metadata's path_in_schema) holds the values of,
+// or "" for none that statistics describe whole: leaf j is column k's when
+// its path is one name, and the top-level columns before it (leaves of a
+// nested column share their first path element) number k, and column k
+// bears that name. A name DuckDB changed (it renames duplicates) matches
+// no leaf.
+func columnOf(leaves []string, cols []connectors.Column) []string {
+	out := make([]string, len(leaves))
+	k := -1
+	prev, prevNested := "", false
+	for j, p := range leaves {
+		first, _, nested := strings.Cut(p, ", ")
+		if j == 0 || !nested || !prevNested || first != prev {
+			k++
+		}
+		if !nested && k < len(cols) && cols[k].Name == p {
+			out[j] = p
+		}
+		prev, prevNested = first, nested
+	}
+	return out
 }
 
 // trustedBounds reports whether a column chunk's min and max (DuckDB's
