@@ -50,11 +50,34 @@ type scope struct {
 
 func (s *scope) has(name string) bool {
 	for ; s != nil; s = s.parent {
-		if strings.EqualFold(s.name, name) {
+		if equalFoldASCII(s.name, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFoldASCII compares names as DuckDB binds them: ASCII letters in
+// any case, every other character exactly. (strings.EqualFold would also
+// take "ſ" for "s" and the Kelvin sign for "k": a CTE so named would hide
+// a path DuckDB reads.)
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func forbid(format string, args ...any) error {
@@ -251,13 +274,13 @@ func (g *gate) base(m map[string]any, sc *scope) error {
 		return nil
 	}
 	switch {
-	case catalog != "" && !strings.EqualFold(catalog, "qry"):
+	case catalog != "" && !equalFoldASCII(catalog, "qry"):
 		return forbid("catalog %s: only catalog qry can be read", catalog)
-	case schema == "" || strings.EqualFold(schema, "main"):
+	case schema == "" || equalFoldASCII(schema, "main"):
 		if g.isTable(name) {
 			return nil
 		}
-	case strings.EqualFold(schema, "information_schema"), strings.EqualFold(schema, "pg_catalog"):
+	case equalFoldASCII(schema, "information_schema"), equalFoldASCII(schema, "pg_catalog"):
 	default:
 		return forbid("schema %s: only qry.main can be read", schema)
 	}
