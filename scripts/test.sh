@@ -28,7 +28,7 @@ step "race detector (engine, server, shell)"
 go test -race -count=1 -timeout 15m ./engine ./server/... ./shell
 
 step "fuzz (short)"
-for target in ./connectors/geojson:FuzzParse ./sql:FuzzAnalyze ./connectors/csv:FuzzInspect; do
+for target in ./connectors/geojson:FuzzParse ./sql:FuzzAnalyze ./connectors/csv:FuzzInspect ./engine:FuzzGate; do
   go test "${target%%:*}" -run '^$' -fuzz "^${target##*:}\$" -fuzztime 10s
 done
 
