@@ -63,7 +63,20 @@ func (e *Engine) parseInsert(ctx context.Context, text string) (*insertStmt, err
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotWritable)
 	}
-	st := &insertStmt{lt: lt, columns: ins.Columns, names: ins.ColumnNames, by: ins.By, source: ins.Source}
+	// The staged INSERT is rebuilt from what the lexer read (names
+	// quoted, BY in capitals, comments gone): only the source, which the
+	// gate analysed, is the client's text.
+	st := &insertStmt{lt: lt, names: ins.ColumnNames, source: ins.Source}
+	if ins.Columns != "" {
+		quoted := make([]string, len(ins.ColumnNames))
+		for i, n := range ins.ColumnNames {
+			quoted[i] = QuoteIdent(n)
+		}
+		st.columns = "(" + strings.Join(quoted, ", ") + ")"
+	}
+	if ins.By != "" {
+		st.by = strings.ToUpper(sql.Canonical(ins.By)) + " "
+	}
 	if st.source == "" {
 		return nil, fmt.Errorf("%w: INSERT INTO %s needs VALUES or a query", ErrWrite, name)
 	}

@@ -86,7 +86,11 @@ func (e *Engine) plan(ctx context.Context, text string, c *conn) (*Plan, error) 
 		}
 		return &Plan{SQL: text}, nil
 	}
-	p := &Plan{SQL: inner, Explain: explain}
+	p := &Plan{SQL: inner}
+	if explain != "" {
+		// DuckDB runs the prefix as qry read it, comments left out.
+		p.Explain = sql.Canonical(explain) + " "
+	}
 	st, err := e.parser.Parse(ctx, inner)
 	if err != nil {
 		if e.opts.Sandbox {

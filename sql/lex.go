@@ -56,7 +56,8 @@ func lexOne(s string, i int) (TokenKind, int) {
 	c := s[i]
 	switch {
 	case c == '-' && i+1 < len(s) && s[i+1] == '-':
-		j := strings.IndexByte(s[i:], '\n')
+		// DuckDB's scanner ends a line comment at either line end.
+		j := strings.IndexAny(s[i:], "\r\n")
 		if j < 0 {
 			return Comment, len(s)
 		}

@@ -42,6 +42,19 @@ func SplitExplain(text string) (prefix, inner string, err error) {
 	return text[:toks[i].Start], text[toks[i].Start:], nil
 }
 
+// Canonical re-renders a statement fragment from its code tokens, one space
+// apart: comments go. What qry hands DuckDB around a part the gate
+// analysed (an EXPLAIN prefix, an INSERT's column list) is built this way,
+// so no comment can hide text from the gate that DuckDB would read.
+func Canonical(fragment string) string {
+	toks := Code(fragment)
+	parts := make([]string, len(toks))
+	for i, t := range toks {
+		parts[i] = fragment[t.Start:t.End]
+	}
+	return strings.Join(parts, " ")
+}
+
 // startsQuery reports whether a word begins a query (so "(SELECT" after
 // EXPLAIN is a parenthesized query, not options).
 func startsQuery(text string, t Token) bool {
