@@ -224,3 +224,37 @@ func TestParquetBatchKeepsDuckDBNames(t *testing.T) {
 		require.Equal(t, fixture.Rows(t, ref, fmt.Sprintf(q, src)), got, q)
 	}
 }
+
+// An Inexact file is still ruled out by its partition values, never by its
+// statistics; the others keep theirs.
+func TestParquetInexactFileAndPartitions(t *testing.T) {
+	dir := t.TempDir()
+	db := fixture.DB(t)
+	for p, n := range []int{6, 4} {
+		path := filepath.Join(dir, "hp", fmt.Sprintf("p=%d", p), "f.parquet")
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		fixture.Exec(t, db, fmt.Sprintf("COPY (SELECT range AS i FROM range(%d)) TO '%s'", n, path))
+	}
+	fixture.SetParquetNumRows(t, filepath.Join(dir, "hp", "p=0", "f.parquet"), 0)
+	e := openEngine(t, dir, engine.Options{})
+	for _, tc := range []struct {
+		query     string
+		want      string
+		kept      int
+		fromStats bool
+	}{
+		{"SELECT count(*) FROM hp", "10", 2, false},
+		{"SELECT count(*) FROM hp WHERE p = 1", "4", 1, true},  // the Inexact file ruled out by p
+		{"SELECT count(*) FROM hp WHERE p = 0", "6", 1, false}, // read, not answered from its footer
+		{"SELECT count(*) FROM hp WHERE i > 4", "1", 1, false}, // p=1's statistics rule it out, p=0's cannot
+		{"SELECT max(i) FROM hp WHERE p = 1", "3", 1, true},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			got, plan, err := qryRows(context.Background(), e, tc.query)
+			require.NoError(t, err)
+			require.Equal(t, [][]string{{tc.want}}, got)
+			require.Equal(t, tc.kept, plan.Tables[0].Kept, plan.String())
+			require.Equal(t, tc.fromStats, plan.FromStats, plan.String())
+		})
+	}
+}
