@@ -62,6 +62,9 @@ type File struct {
 	Columns []connectors.Column
 	Stats   map[string]connectors.ColumnStats
 	BBox    *connectors.BBox
+	// Read are the reader options the file is read with (CSV: its
+	// dialect); see connectors.FileInfo.
+	Read map[string]string
 	// Inexact: the file's statistics contradict themselves (see
 	// connectors.FileInfo); Rows is the readers' count, but neither it nor
 	// Stats may answer a query or prune the file.
@@ -188,6 +191,8 @@ func (t *Table) Scan(files []*File, via func(string) (string, error)) (string, e
 	spec := connectors.ScanSpec{Options: t.Options, Uniform: true, Via: via}
 	for _, f := range files {
 		spec.Files = append(spec.Files, f.Path)
+		spec.FileColumns = append(spec.FileColumns, f.Columns)
+		spec.FileRead = append(spec.FileRead, f.Read)
 		spec.Uniform = spec.Uniform && slices.Equal(f.Columns, files[0].Columns)
 	}
 	for _, c := range t.Columns {
@@ -202,21 +207,24 @@ func (t *Table) Scan(files []*File, via func(string) (string, error)) (string, e
 	if err != nil {
 		return "", fmt.Errorf("table %s: %w", t.Name, err)
 	}
+	if t.Format == "csv" {
+		// The connector reads every file as the table's columns, in order
+		// (a column name with a NUL byte could not be projected by name).
+		return "(SELECT * FROM " + inner + ")", nil
+	}
 	// Project the table's columns explicitly, in order, with the table's
 	// types: a column no chosen file has reads as NULL, and where the chosen
 	// files' widest type differs from the table's (a subset of files), a cast
 	// keeps the result's schema the same whatever files are read.
 	present := map[string]string{}
-	if t.Format != "csv" { // CSV is read with the table's explicit schema
-		for _, f := range files {
-			for _, c := range f.Columns {
-				k := strings.ToLower(c.Name)
-				if prev, ok := present[k]; ok {
-					w, _ := Widen(prev, c.Type, t.Format != "parquet")
-					present[k] = w
-				} else {
-					present[k] = c.Type
-				}
+	for _, f := range files {
+		for _, c := range f.Columns {
+			k := strings.ToLower(c.Name)
+			if prev, ok := present[k]; ok {
+				w, _ := Widen(prev, c.Type, t.Format != "parquet")
+				present[k] = w
+			} else {
+				present[k] = c.Type
 			}
 		}
 	}
@@ -225,7 +233,7 @@ func (t *Table) Scan(files []*File, via func(string) (string, error)) (string, e
 		q := connectors.QuoteIdent(c.Name)
 		typ, ok := present[strings.ToLower(c.Name)]
 		switch {
-		case c.Partition || t.Format == "csv" || typ == c.Type:
+		case c.Partition || typ == c.Type:
 			sel[i] = q
 		case !ok:
 			sel[i] = fmt.Sprintf("NULL::%s AS %s", c.Type, q)
@@ -783,7 +791,7 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 		return nil, err
 	}
 
-	sb := schemaBuilder{text: format != "parquet", ordered: format == "csv"}
+	sb := schemaBuilder{text: format != "parquet"}
 	if len(d.columns) > 0 {
 		_ = sb.add(d.columns)
 	}
@@ -836,7 +844,7 @@ func (c *Catalog) inspect(ctx context.Context, conn connectors.Connector, files 
 	newFile := func(i int, info connectors.FileInfo) *File {
 		fd := files[i]
 		f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, Rows: info.Rows,
-			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox, Inexact: info.Inexact}
+			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox, Inexact: info.Inexact, Read: info.Read}
 		if len(keys) > 0 {
 			f.Partition = map[string]string{}
 			for j, k := range keys {

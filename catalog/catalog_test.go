@@ -2,9 +2,11 @@ package catalog_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,7 +122,17 @@ func TestCSVStatsAndBadRows(t *testing.T) {
 	dir := t.TempDir()
 	db := fixture.DB(t)
 	good := fixture.Write(t, filepath.Join(dir, "good.csv"), "id,name,score\n1,ann,2.5\n2,bob,\n3,,-7.25\n")
-	fixture.Write(t, filepath.Join(dir, "ragged.csv"), "a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n")
+	// Past the sniffer's sample, a row that does not fit the column's type:
+	// DuckDB refuses the file, naming the line, and so does qry.
+	var bad strings.Builder
+	bad.WriteString("a,b\n")
+	for i := range 30000 {
+		fmt.Fprintf(&bad, "%d,%d\n", i, i)
+	}
+	bad.WriteString("oops,1\n")
+	badPath := fixture.Write(t, filepath.Join(dir, "bad.csv"), bad.String())
+	_, err := fixture.TryRows(db, "SELECT * FROM read_csv('"+badPath+"')")
+	require.ErrorContains(t, err, "Line: 30002", "DuckDB refuses the file")
 	c := open(t, catalog.Options{Data: []string{dir}})
 	snap := c.Snapshot()
 	tb, ok := snap.Table("good")
@@ -131,27 +143,29 @@ func TestCSVStatsAndBadRows(t *testing.T) {
 		st := f.Stats[col]
 		require.Equal(t, want, []string{st.Min, st.Max, itoa(int(st.NullCount))}, col)
 	}
-	_, ok = snap.Table("ragged")
+	_, ok = snap.Table("bad")
 	require.False(t, ok)
 	require.Len(t, snap.Problems, 1)
 	msg := snap.Problems[0].Error()
-	require.Contains(t, msg, "ragged.csv")
-	require.Contains(t, msg, "Line: 4")
+	require.Contains(t, msg, "bad.csv")
+	require.Contains(t, msg, "Line: 30002")
 }
 
-func TestCSVFilesMustShareColumns(t *testing.T) {
+// Files of one table are unified by name, whatever their column order:
+// each is read with its own columns.
+func TestCSVFilesUnifyByName(t *testing.T) {
 	dir := t.TempDir()
 	fixture.Write(t, filepath.Join(dir, "t", "1.csv"), "a,b\n1,2\n")
 	fixture.Write(t, filepath.Join(dir, "t", "2.csv"), "a,b\n3,x\n")
-	fixture.Write(t, filepath.Join(dir, "t", "3.csv"), "b,a\n5,6\n")
+	fixture.Write(t, filepath.Join(dir, "t", "3.csv"), "b;a;c\n5;6;7\n")
 	c := open(t, catalog.Options{Data: []string{dir}})
 	tb, ok := c.Snapshot().Table("t")
 	require.True(t, ok)
 	// b is a number in 1.csv and text in 2.csv: text wins in a text format.
-	require.Equal(t, []catalog.Column{{Name: "a", Type: "BIGINT"}, {Name: "b", Type: "VARCHAR"}}, tb.Columns)
-	require.Len(t, tb.Files, 2)
-	require.Len(t, tb.Problems, 1)
-	require.Contains(t, tb.Problems[0].Error(), "3.csv")
+	require.Equal(t, []catalog.Column{{Name: "a", Type: "BIGINT"}, {Name: "b", Type: "VARCHAR"}, {Name: "c", Type: "BIGINT"}}, tb.Columns)
+	require.Len(t, tb.Files, 3)
+	require.Empty(t, tb.Problems)
+	require.Equal(t, "';'", tb.Files[2].Read["delim"], "the sniffer's dialect is kept per file")
 }
 
 func TestDataDirectoryNaming(t *testing.T) {

@@ -19,8 +19,9 @@ import (
 
 // statsVersion changes whenever the persisted form or what Inspect computes
 // does; older files are then ignored. 2: File.Inexact; Parquet row counts
-// from row groups, min/max only where trusted.
-const statsVersion = 2
+// from row groups, min/max only where trusted. 3: File.Read (a CSV file's
+// dialect).
+const statsVersion = 3
 
 type persisted struct {
 	Version int

@@ -41,6 +41,10 @@ type FileInfo struct {
 	Inexact bool
 	// BBox is the extent of the file's geometries (GeoJSON only).
 	BBox *BBox
+	// Read are the reader options the file must be read with, as DuckDB
+	// argument name -> SQL literal (CSV: the dialect its sniffer found,
+	// with what qry.yaml sets); nil for formats that need none.
+	Read map[string]string
 }
 
 // ScanSpec describes a set of files of one format to be read as one table.
@@ -53,6 +57,11 @@ type ScanSpec struct {
 	Partitions []Column
 	// Options are the table's format options from qry.yaml.
 	Options map[string]string
+	// FileColumns and FileRead are each file's own columns (in file order)
+	// and reader options (FileInfo.Read), parallel to Files; formats whose
+	// files need options of their own read them.
+	FileColumns [][]Column
+	FileRead    []map[string]string
 	// Via, if not nil, gives the path DuckDB must read a file through (a
 	// sandbox's view of the file system); connectors pass every path
 	// they hand DuckDB through Paths.
@@ -165,13 +174,18 @@ func Describe(ctx context.Context, db *sql.DB, tableExpr string) ([]Column, erro
 
 // ColumnStatsSQL computes exact stats of columns over a table expression by
 // reading it whole: one row of count(*), then min, max and null count per
-// statsable column, each as VARCHAR.
+// statsable column, each as VARCHAR. cols are the relation's columns in
+// order (a name SQL text cannot carry, with a NUL byte, is referred to by
+// position).
 func ColumnStatsSQL(ctx context.Context, db *sql.DB, tableExpr string, cols []Column) (int64, map[string]ColumnStats, error) {
 	var sel []string
 	var statCols []Column
 	sel = append(sel, "count(*)")
-	for _, c := range cols {
+	for i, c := range cols {
 		q := QuoteIdent(c.Name)
+		if strings.ContainsRune(c.Name, 0) {
+			q = fmt.Sprintf("#%d", i+1)
+		}
 		if Statsable(c.Type) {
 			statCols = append(statCols, c)
 			sel = append(sel, fmt.Sprintf("min(%s)::VARCHAR, max(%s)::VARCHAR, count(*) - count(%s)", q, q, q))

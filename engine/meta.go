@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -79,6 +80,47 @@ func DescribeReader(t *catalog.Table) array.RecordReader {
 		} else {
 			b.Field(5).AppendNull()
 		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	rr, _ := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	return rr
+}
+
+// FilesReader lists a table's files: path, rows and bytes (from
+// statistics), and the reader options each is read with (a CSV file's
+// dialect as DuckDB's sniffer found it, its encoding; empty for formats
+// that need none), then the files left out with the reason. The caller
+// releases it.
+func FilesReader(t *catalog.Table) array.RecordReader {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "file", Type: arrow.BinaryTypes.String},
+		{Name: "rows", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "bytes", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "read_with", Type: arrow.BinaryTypes.String},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for _, f := range t.Files {
+		keys := make([]string, 0, len(f.Read))
+		for k := range f.Read {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		opts := make([]string, len(keys))
+		for i, k := range keys {
+			opts[i] = k + "=" + f.Read[k]
+		}
+		b.Field(0).(*array.StringBuilder).Append(f.Path)
+		b.Field(1).(*array.Int64Builder).Append(f.Rows)
+		b.Field(2).(*array.Int64Builder).Append(f.Size)
+		b.Field(3).(*array.StringBuilder).Append(strings.Join(opts, ", "))
+	}
+	for _, p := range t.Problems {
+		b.Field(0).(*array.StringBuilder).Append(p.Path)
+		b.Field(1).AppendNull()
+		b.Field(2).AppendNull()
+		b.Field(3).(*array.StringBuilder).Append("left out: " + strings.Join(strings.Fields(p.Err.Error()), " "))
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()

@@ -315,11 +315,13 @@ func newTablesCmd(g *globals) *cobra.Command {
 
 func newDescribeCmd(g *globals) *cobra.Command {
 	var out output
+	var files bool
 	cmd := &cobra.Command{
-		Use:     "describe TABLE",
-		Short:   "Show a table's columns with their types and statistics",
-		Example: `  qry describe -d testdata/sample trips`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "describe TABLE",
+		Short: "Show a table's columns with their types and statistics",
+		Example: `  qry describe -d testdata/sample trips
+  qry describe -d testdata/sample --files weather`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			eng, err := g.open(ctx)
@@ -332,10 +334,14 @@ func newDescribeCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("table %q: %w", args[0], catalog.ErrNotFound)
 			}
 			rr := engine.DescribeReader(t)
+			if files {
+				rr = engine.FilesReader(t)
+			}
 			defer rr.Release()
 			return out.write(ctx, rr)
 		},
 	}
 	out.flags(cmd)
+	cmd.Flags().BoolVar(&files, "files", false, "list the table's files instead: rows, bytes, the options each is read with (a CSV file's dialect and encoding), and those left out with the reason")
 	return cmd
 }

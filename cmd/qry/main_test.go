@@ -167,7 +167,10 @@ func TestBadInput(t *testing.T) {
 	require.NoError(t, err)
 	fixture.Write(t, filepath.Join(bad, "trunc", "a.parquet"), string(orig))
 	fixture.Write(t, filepath.Join(bad, "trunc", "b.parquet"), string(orig[:len(orig)/2]))
-	fixture.Write(t, filepath.Join(bad, "rows.csv"), "id,v\n1,2\n3,4,5\n")
+	// Past the sniffer's sample, a row whose value does not fit: DuckDB
+	// refuses the file at that line.
+	rows := "id,v\n" + strings.Repeat("1,2\n", 25000) + "x,4\n"
+	fixture.Write(t, filepath.Join(bad, "rows.csv"), rows)
 	fixture.Write(t, filepath.Join(bad, "shapes.geojson"), "{\"type\":\"FeatureCollection\",\n \"features\": [ {\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[1]}} ]}")
 
 	for _, tc := range []struct {
@@ -179,7 +182,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"truncated parquet is left out", []string{"query", "-d", bad, "-F", "csv", "SELECT count(*) FROM trunc"}, 0,
 			[]string{"b.parquet", "left out"}, true},
-		{"csv bad row", []string{"query", "-d", bad, "SELECT * FROM rows"}, 1, []string{"rows.csv", "Line: 3", "does not exist"}, false},
+		{"csv bad row", []string{"query", "-d", bad, "SELECT * FROM rows"}, 1, []string{"rows.csv", "Line: 25002", "does not exist"}, false},
 		{"invalid geojson", []string{"query", "-d", bad, "SELECT * FROM shapes"}, 1, []string{"shapes.geojson", "line 2"}, false},
 		{"missing directory", []string{"query", "-d", filepath.Join(bad, "nope"), "SELECT 1"}, 1, []string{"nope", "not found"}, false},
 		{"unknown table", []string{"query", "-d", sample, "SELECT * FROM tripz"}, 1, []string{"tripz", `Did you mean "trips"`}, false},

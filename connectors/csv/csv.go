@@ -7,10 +7,11 @@ package csv
 import (
 	"context"
 	"database/sql"
-	stdcsv "encoding/csv"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/qry-dev/qry/connectors"
@@ -25,129 +26,313 @@ var _ connectors.Connector = Connector{}
 func (Connector) Format() string { return "csv" }
 
 // Extensions implements connectors.Connector.
-func (Connector) Extensions() []string { return []string{".csv", ".tsv", ".csv.gz", ".tsv.gz"} }
+func (Connector) Extensions() []string {
+	return []string{".csv", ".tsv", ".csv.gz", ".tsv.gz", ".csv.zst", ".tsv.zst"}
+}
 
-// readerOptions renders the format options qry.yaml may give (header, delim,
-// quote, escape, nullstr, dateformat, timestampformat) as read_csv arguments.
-func readerOptions(path string, opts map[string]string) (string, error) {
-	keys := make([]string, 0, len(opts))
-	for k := range opts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var args []string
-	hasDelim := false
-	for _, k := range keys {
-		v := opts[k]
+// userOptions are the reader options qry.yaml gives (header, delim, quote,
+// escape, nullstr, dateformat, timestampformat, encoding, skip, comment,
+// new_line, null_padding), as read_csv argument name -> SQL literal.
+func userOptions(path string, opts map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range opts {
 		switch k {
-		case "header":
+		case "header", "null_padding":
 			switch strings.ToLower(v) {
 			case "true", "yes", "1":
-				args = append(args, "header=true")
+				out[k] = "true"
 			case "false", "no", "0":
-				args = append(args, "header=false")
+				out[k] = "false"
 			default:
-				return "", fmt.Errorf("csv option header: %q is not true or false", v)
+				return nil, fmt.Errorf("csv option %s: %q is not true or false", k, v)
 			}
 		case "delim", "delimiter", "sep":
-			hasDelim = true
-			args = append(args, "delim="+connectors.QuoteString(v))
-		case "quote", "escape", "dateformat", "timestampformat":
-			args = append(args, k+"="+connectors.QuoteString(v))
+			out["delim"] = connectors.QuoteString(v)
+		case "quote", "escape", "dateformat", "timestampformat", "comment", "new_line":
+			out[k] = connectors.QuoteString(v)
 		case "nullstr", "null":
-			args = append(args, "nullstr="+connectors.QuoteString(v))
+			out["nullstr"] = connectors.QuoteString(v)
+		case "encoding":
+			switch e := strings.ToLower(strings.ReplaceAll(v, "_", "-")); e {
+			case "utf-8", "utf8", "utf-16", "utf16", "latin-1", "latin1":
+				out[k] = connectors.QuoteString(strings.Replace(strings.Replace(e, "utf8", "utf-8", 1), "utf16", "utf-16", 1))
+				if e == "latin1" {
+					out[k] = "'latin-1'"
+				}
+			default:
+				return nil, fmt.Errorf("csv option encoding: %q is not utf-8, utf-16 or latin-1", v)
+			}
+		case "skip":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("csv option skip: %q is not a number of lines", v)
+			}
+			out[k] = strconv.Itoa(n)
 		case "columns":
 			// handled by the catalog (explicit schema)
 		default:
-			return "", fmt.Errorf("csv option %q is not known (header, delim, quote, escape, nullstr, dateformat, timestampformat, columns)", k)
+			return nil, fmt.Errorf("csv option %q is not known (header, delim, quote, escape, nullstr, dateformat, timestampformat, encoding, skip, comment, new_line, null_padding, columns)", k)
 		}
 	}
-	if !hasDelim && (strings.HasSuffix(path, ".tsv") || strings.HasSuffix(path, ".tsv.gz")) {
-		args = append(args, `delim='\t'`)
-	}
-	if len(args) == 0 {
-		return "", nil
-	}
-	return ", " + strings.Join(args, ", "), nil
+	return out, nil
 }
 
-// Inspect sniffs the file's schema (unless qry.yaml gives columns), then reads
-// it once with that schema to count rows and compute min/max/null counts. A
-// row that does not fit the schema fails here, naming the file and line.
+// args renders reader options as read_csv arguments, in a stable order.
+func args(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, ", %s=%s", k, m[k])
+	}
+	return b.String()
+}
+
+// bomEncoding is the encoding a byte-order mark at the start of the file
+// names: utf-16 for either byte order, "" for none (a UTF-8 mark DuckDB
+// skips by itself).
+func bomEncoding(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var b [2]byte
+	if n, _ := f.Read(b[:]); n == 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff) {
+		return "utf-16"
+	}
+	return ""
+}
+
+// sniffed is what DuckDB's sniffer found in a file.
+type sniffed struct {
+	read    map[string]string
+	columns []connectors.Column
+}
+
+// sniff runs DuckDB's sniffer over a file with the user's options, and
+// keeps all it found: delimiter, quote, escape, new line, comment, skipped
+// rows, header, date and timestamp formats, and the columns.
+func sniff(ctx context.Context, db *sql.DB, path string, user map[string]string) (sniffed, error) {
+	var delim, quote, escape, newline, comment, cols string
+	var skip int64
+	var header bool
+	var datefmt, tsfmt sql.NullString
+	err := db.QueryRowContext(ctx, "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, to_json(Columns)::VARCHAR, DateFormat, TimestampFormat FROM sniff_csv("+
+		connectors.QuoteString(path)+args(user)+")").Scan(&delim, &quote, &escape, &newline, &comment, &skip, &header, &cols, &datefmt, &tsfmt)
+	if err != nil {
+		return sniffed{}, err
+	}
+	empty := func(v string) string {
+		if v == "(empty)" {
+			return ""
+		}
+		return v
+	}
+	sn := sniffed{read: map[string]string{
+		"delim":    connectors.QuoteString(empty(delim)),
+		"quote":    connectors.QuoteString(empty(quote)),
+		"escape":   connectors.QuoteString(empty(escape)),
+		"new_line": connectors.QuoteString(empty(newline)),
+		"comment":  connectors.QuoteString(empty(comment)),
+		"skip":     strconv.FormatInt(skip, 10),
+		"header":   strconv.FormatBool(header),
+	}}
+	if datefmt.Valid && datefmt.String != "" {
+		sn.read["dateformat"] = connectors.QuoteString(datefmt.String)
+	}
+	if tsfmt.Valid && tsfmt.String != "" {
+		sn.read["timestampformat"] = connectors.QuoteString(tsfmt.String)
+	}
+	var list []struct{ Name, Type string }
+	if err := json.Unmarshal([]byte(cols), &list); err != nil {
+		return sniffed{}, fmt.Errorf("sniffer's columns: %w", err)
+	}
+	for _, c := range list {
+		sn.columns = append(sn.columns, connectors.Column{Name: c.Name, Type: c.Type})
+	}
+	// What the user set stands; the sniffer fills in the rest.
+	for k, v := range user {
+		sn.read[k] = v
+	}
+	return sn, nil
+}
+
+// Inspect sniffs the file's dialect and schema once with DuckDB's sniffer
+// (unless qry.yaml gives the columns), keeps the whole dialect for reading
+// (FileInfo.Read), then reads the file once with it to count rows and
+// compute min/max/null counts. A file DuckDB cannot read fails here with
+// DuckDB's reason, naming the file and line.
+//
+// Encodings: a UTF-16 byte-order mark selects utf-16; a file that is not
+// valid UTF-8 is read as latin-1 (FileInfo.Read says so); qry.yaml's
+// encoding option overrides both.
 func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[string]string) (connectors.FileInfo, error) {
-	ro, err := readerOptions(path, opts)
+	user, err := userOptions(path, opts)
 	if err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
-	lit := connectors.QuoteString(path)
+	if _, ok := user["encoding"]; !ok {
+		if enc := bomEncoding(path); enc != "" {
+			user["encoding"] = connectors.QuoteString(enc)
+		}
+	}
 	var cols []connectors.Column
+	read := user
 	if spec, ok := opts["columns"]; ok {
 		cols, err = ParseColumns(spec)
 		if err != nil {
 			return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
 		}
+		if _, ok := read["header"]; !ok {
+			read["header"] = "true"
+		}
 	} else {
-		cols, err = connectors.Describe(ctx, db, fmt.Sprintf("read_csv(%s%s, sample_size=-1)", lit, ro))
-		// The sniffer gives up, or guesses another shape, when rows are
-		// ragged. If its columns disagree with the header line, read with
-		// the header's columns, all VARCHAR, so the strict read below names
-		// the line at fault.
-		if hasHeader(opts) && !strings.HasSuffix(path, ".gz") {
-			hdr, herr := headerColumns(path, opts)
-			switch {
-			case herr != nil && err != nil:
-				return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
-			case herr == nil && (err != nil || len(hdr) != len(cols)):
-				cols, err = hdr, nil
+		sn, err := sniff(ctx, db, path, user)
+		if err != nil && strings.Contains(err.Error(), "Invalid unicode") && user["encoding"] == "" {
+			latin := map[string]string{"encoding": "'latin-1'"}
+			for k, v := range user {
+				latin[k] = v
+			}
+			if sn2, err2 := sniff(ctx, db, path, latin); err2 == nil {
+				sn, err = sn2, nil
 			}
 		}
 		if err != nil {
 			return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
 		}
+		cols, read = sn.columns, sn.read
 	}
-	expr := fmt.Sprintf("read_csv(%s%s, columns=%s, auto_detect=false)", lit, headerDefault(ro), connectors.StructLiteral(cols))
-	n, stats, err := connectors.ColumnStatsSQL(ctx, db, expr, cols)
+	n, stats, err := connectors.ColumnStatsSQL(ctx, db, readExpr([]string{path}, read, cols, ""), cols)
 	if err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
 	}
-	return connectors.FileInfo{Columns: cols, Rows: n, Stats: stats}, nil
+	return connectors.FileInfo{Columns: cols, Rows: n, Stats: stats, Read: read}, nil
 }
 
-// headerDefault adds header=true when the options do not say: with
-// auto_detect off DuckDB would otherwise read the header as data.
-func headerDefault(ro string) string {
-	if strings.Contains(ro, "header=") {
-		return ro
+// readExpr is a read_csv call over files of one dialect and one column
+// list (cols: their names in file order, with the types to read them as).
+//
+// A column name with a NUL byte cannot travel in SQL text (DuckDB takes
+// the text as a C string): such files are read with the same dialect and
+// the types by position, and DuckDB takes the names from the header again.
+func readExpr(files []string, read map[string]string, cols []connectors.Column, hive string) string {
+	if hive == "" {
+		hive = ", hive_partitioning=false"
 	}
-	return ro + ", header=true"
+	if !nulNames(cols) {
+		return fmt.Sprintf("read_csv(%s, auto_detect=false%s, columns=%s%s)", connectors.FileList(files), args(read), connectors.StructLiteral(cols), hive)
+	}
+	types := make([]string, len(cols))
+	for i, c := range cols {
+		types[i] = connectors.QuoteString(c.Type)
+	}
+	return fmt.Sprintf("read_csv(%s%s, types=[%s]%s)", connectors.FileList(files), args(read), strings.Join(types, ", "), hive)
 }
 
-// Scan reads the files with read_csv and the table's explicit schema. Files
-// must share the table's columns in order; the catalog leaves out those that
-// do not.
-func (Connector) Scan(spec connectors.ScanSpec) (string, error) {
-	ro, err := readerOptions("", spec.Options)
-	if err != nil {
-		return "", err
-	}
-	if len(spec.Files) > 0 && spec.Options["delim"] == "" && spec.Options["delimiter"] == "" && spec.Options["sep"] == "" {
-		if f := spec.Files[0]; strings.HasSuffix(f, ".tsv") || strings.HasSuffix(f, ".tsv.gz") {
-			ro += `, delim='\t'`
+func nulNames(cols []connectors.Column) bool {
+	for _, c := range cols {
+		if strings.ContainsRune(c.Name, 0) {
+			return true
 		}
 	}
+	return false
+}
+
+func sameNames(a, b []connectors.Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+// Scan reads the files with read_csv, each with its own dialect and
+// columns, typed as the table's columns: files of one dialect and one
+// column list are read together, groups are united, and every group is
+// projected onto the table's columns (NULL for those a group lacks).
+func (Connector) Scan(spec connectors.ScanSpec) (string, error) {
 	files, err := spec.Paths(spec.Files)
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "read_csv(%s%s, columns=%s, auto_detect=false", connectors.FileList(files), headerDefault(ro), connectors.StructLiteral(spec.Columns))
+	hive := ""
 	if len(spec.Partitions) > 0 {
-		fmt.Fprintf(&b, ", hive_partitioning=true, hive_types=%s", connectors.StructLiteral(spec.Partitions))
-	} else {
-		b.WriteString(", hive_partitioning=false")
+		hive = ", hive_partitioning=true, hive_types=" + connectors.StructLiteral(spec.Partitions)
 	}
-	b.WriteByte(')')
-	return b.String(), nil
+	tableType := map[string]string{}
+	for _, c := range spec.Columns {
+		tableType[strings.ToLower(c.Name)] = c.Type
+	}
+	type group struct {
+		read  map[string]string
+		cols  []connectors.Column
+		files []string
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for i, f := range files {
+		var own []connectors.Column
+		var read map[string]string
+		if i < len(spec.FileColumns) {
+			own, read = spec.FileColumns[i], spec.FileRead[i]
+		}
+		if own == nil { // no file columns (an explicit schema): the table's
+			own = spec.Columns
+		}
+		cols := make([]connectors.Column, len(own))
+		for j, c := range own {
+			typ, ok := tableType[strings.ToLower(c.Name)]
+			if !ok {
+				typ = c.Type
+			}
+			cols[j] = connectors.Column{Name: c.Name, Type: typ}
+		}
+		key := args(read) + "\x00" + connectors.StructLiteral(cols)
+		g, ok := byKey[key]
+		if !ok {
+			g = &group{read: read, cols: cols}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.files = append(g.files, f)
+	}
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		if len(groups) == 1 && sameNames(g.cols, spec.Columns) {
+			// The table is the files' columns, in order: no projection
+			// (which could not name a column with a NUL byte).
+			parts[i] = "SELECT * FROM " + readExpr(g.files, g.read, g.cols, hive)
+			continue
+		}
+		if nulNames(g.cols) {
+			return "", fmt.Errorf("a column name with a NUL byte in a table of files with different columns")
+		}
+		has := map[string]string{}
+		for _, c := range g.cols {
+			has[strings.ToLower(c.Name)] = c.Name
+		}
+		var sel []string
+		for _, c := range spec.Columns {
+			if name, ok := has[strings.ToLower(c.Name)]; ok {
+				sel = append(sel, connectors.QuoteIdent(name)+" AS "+connectors.QuoteIdent(c.Name))
+			} else {
+				sel = append(sel, fmt.Sprintf("NULL::%s AS %s", c.Type, connectors.QuoteIdent(c.Name)))
+			}
+		}
+		for _, p := range spec.Partitions {
+			sel = append(sel, connectors.QuoteIdent(p.Name))
+		}
+		parts[i] = fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), readExpr(g.files, g.read, g.cols, hive))
+	}
+	return "(" + strings.Join(parts, " UNION ALL ") + ")", nil
 }
 
 // ParseColumns parses a schema given as "name TYPE; name TYPE; ...".
@@ -166,44 +351,6 @@ func ParseColumns(spec string) ([]connectors.Column, error) {
 	}
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("csv columns: empty")
-	}
-	return cols, nil
-}
-
-func hasHeader(opts map[string]string) bool {
-	switch strings.ToLower(opts["header"]) {
-	case "false", "no", "0":
-		return false
-	}
-	return true
-}
-
-// headerColumns reads the first record of a file with the configured
-// delimiter (',' by default, tab for .tsv) and names every column VARCHAR.
-func headerColumns(path string, opts map[string]string) ([]connectors.Column, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := stdcsv.NewReader(f)
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	if strings.HasSuffix(path, ".tsv") || strings.HasSuffix(path, ".tsv.gz") {
-		r.Comma = '\t'
-	}
-	for _, k := range []string{"delim", "delimiter", "sep"} {
-		if v := []rune(opts[k]); len(v) == 1 {
-			r.Comma = v[0]
-		}
-	}
-	rec, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	cols := make([]connectors.Column, len(rec))
-	for i, name := range rec {
-		cols[i] = connectors.Column{Name: name, Type: "VARCHAR"}
 	}
 	return cols, nil
 }

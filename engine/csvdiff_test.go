@@ -1,0 +1,304 @@
+package engine_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/internal/fixture"
+)
+
+// The text differential: a CSV file read through qry (a table of its own)
+// against DuckDB's read_csv with its auto-detection on the same file. When
+// DuckDB reads the file, qry must return the same columns and the same
+// rows, value for value, in the same order; when DuckDB refuses it, qry
+// must leave it out of the table and say why with DuckDB's reason.
+
+// textOutcome is what the differential found for one file.
+type textOutcome int
+
+const (
+	textAgreed     textOutcome = iota // same rows, same values
+	textBothRefuse                    // DuckDB refuses, qry leaves the file out
+	textQryRefused                    // DuckDB reads it, qry does not
+	textDiffers                       // both read it, differently
+	textQryReads                      // DuckDB refuses, qry reads it anyway (an extra, e.g. latin-1)
+)
+
+// checkTextFile runs the differential over one file. ref reads it as
+// DuckDB would (read_csv(path) by default); detail says what differs.
+func checkTextFile(ctx context.Context, t *testing.T, ref *sql.DB, path, format, refExpr string) (textOutcome, string) {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refExpr == "" {
+		// A table that is one file has no partitions above it: DuckDB's
+		// hive detection from the path is not the catalog's.
+		refExpr = "read_csv(" + quote(abs) + ", hive_partitioning=false)"
+	}
+	want, refErr := fixture.TryRows(ref, "SELECT * FROM "+refExpr)
+	var wantCols [][2]string
+	if refErr == nil {
+		wantCols, refErr = describe(ref, refExpr)
+	}
+
+	dir, err := os.MkdirTemp("", "qry-text-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	cfg := &catalog.Config{Tables: []catalog.TableConfig{{Name: "t", Path: abs, Format: format}}}
+	cat, err := catalog.Open(ctx, catalog.Options{Config: cfg, CacheDir: dir, Threads: 1})
+	if err != nil {
+		return textQryRefused, "catalog: " + err.Error()
+	}
+	defer cat.Close()
+	snap := cat.Snapshot()
+	tb, ok := snap.Table("t")
+	var problem string
+	for _, p := range append(snap.Problems, tableProblems(tb)...) {
+		problem = p.Error()
+	}
+	if !ok || len(tb.Files) == 0 {
+		if refErr != nil {
+			return textBothRefuse, problem
+		}
+		return textQryRefused, "left out: " + problem
+	}
+	e, err := engine.Open(ctx, cat, engine.Options{Threads: 2, MaxConns: 1, Sandbox: true, SandboxDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	got, _, qryErr := qryRows(ctx, e, "SELECT * FROM t")
+	var gotCols [][2]string
+	if qryErr == nil {
+		for _, c := range tb.Columns {
+			gotCols = append(gotCols, [2]string{c.Name, c.Type})
+		}
+	}
+	switch {
+	case refErr != nil && qryErr != nil:
+		return textBothRefuse, qryErr.Error()
+	case refErr != nil:
+		return textQryReads, "DuckDB: " + refErr.Error()
+	case qryErr != nil:
+		return textQryRefused, "query: " + qryErr.Error()
+	case !reflect.DeepEqual(wantCols, gotCols):
+		return textDiffers, fmt.Sprintf("columns: DuckDB %v, qry %v", wantCols, gotCols)
+	case len(want) != len(got):
+		return textDiffers, fmt.Sprintf("%d rows from DuckDB, %d from qry", len(want), len(got))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(want[i], got[i]) {
+			return textDiffers, fmt.Sprintf("row %d: DuckDB %q, qry %q", i+1, want[i], got[i])
+		}
+	}
+	return textAgreed, ""
+}
+
+func tableProblems(t *catalog.Table) []catalog.Problem {
+	if t == nil {
+		return nil
+	}
+	return t.Problems
+}
+
+// TestCSVCorpus runs the text differential over every CSV/TSV file (also
+// compressed) under the directory $QRY_CSV_CORPUS names, and logs a
+// summary; it fails where qry differs from DuckDB or refuses a file DuckDB
+// reads. Skipped when the variable is unset; testdata/csv-corpus/run.sh
+// runs it.
+func TestCSVCorpus(t *testing.T) {
+	root := os.Getenv("QRY_CSV_CORPUS")
+	if root == "" {
+		t.Skip("QRY_CSV_CORPUS names a directory of CSV files to compare with DuckDB")
+	}
+	var paths []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && isTextName(p) {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(paths)
+	counts := map[textOutcome]int{}
+	for _, p := range paths {
+		rel, _ := filepath.Rel(root, p)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ref, err := sql.Open("duckdb", "?threads=2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, detail := checkTextFile(ctx, t, ref, p, "csv", "")
+		ref.Close()
+		cancel()
+		counts[out]++
+		switch out {
+		case textQryRefused, textDiffers:
+			t.Errorf("%s: %s", rel, oneLine(fmt.Errorf("%s", detail)))
+		case textQryReads:
+			t.Logf("qry reads, DuckDB refuses %s: %s", rel, oneLine(fmt.Errorf("%s", detail)))
+		}
+	}
+	t.Logf("%s\n| files | DuckDB reads | identical in qry | qry refuses | qry differs | DuckDB refuses, qry leaves out | DuckDB refuses, qry reads |\n|---|---|---|---|---|---|---|\n| %d | %d | %d | %d | %d | %d | %d |",
+		root, len(paths), counts[textAgreed]+counts[textQryRefused]+counts[textDiffers], counts[textAgreed], counts[textQryRefused], counts[textDiffers], counts[textBothRefuse], counts[textQryReads])
+}
+
+func isTextName(p string) bool {
+	l := strings.ToLower(p)
+	for _, ext := range []string{".csv", ".tsv", ".csv.gz", ".tsv.gz", ".csv.zst", ".tsv.zst"} {
+		if strings.HasSuffix(l, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCSVOddFiles runs the text differential over generated files of the
+// kinds real corpora hold: every one DuckDB reads must come back from qry
+// identical; one DuckDB refuses must be left out with DuckDB's reason; the
+// encodings DuckDB's default refuses, qry reads as DuckDB does with the
+// encoding named.
+func TestCSVOddFiles(t *testing.T) {
+	dir := t.TempDir()
+	ref := fixture.DB(t)
+	var long strings.Builder
+	long.WriteString("a,b\n")
+	for i := range 25000 {
+		fmt.Fprintf(&long, "%d,%d\n", i, i*2)
+	}
+	rows := long.String()
+	long.WriteString("x,1\n")
+	latin1 := []byte("name;city\nJos\xe9;S\xe3o Paulo\nRen\xe9e;Z\xfcrich\n")
+	utf16 := []byte{0xff, 0xfe}
+	for _, r := range "id,name\n1,Zoë\n2,Łódź\n" {
+		utf16 = append(utf16, byte(r), byte(r>>8))
+	}
+	files := map[string]struct {
+		content []byte
+		want    textOutcome
+		ref     string // DuckDB's read, when not read_csv(path)
+	}{
+		"pipes.csv":           {content: []byte("a|b|c\n1|x|2.5\n2|y|\n"), want: textAgreed},
+		"semicolons.csv":      {content: []byte("id;amount\n1;3,5\n2;4,25\n"), want: textAgreed},
+		"tabs.csv":            {content: []byte("a\tb\n1\tone\n2\ttwo\n"), want: textAgreed},
+		"headerless.csv":      {content: []byte("1,2,3\n4,5,6\n7,8,9\n"), want: textAgreed},
+		"dmy.csv":             {content: []byte("day,v\n1-1-2016,1\n13-2-2016,2\n28-12-2016,3\n"), want: textAgreed},
+		"mdy.csv":             {content: []byte("day,v\n10/08/2008,1\n12/31/2008,2\n01/02/2009,3\n"), want: textAgreed},
+		"timestamps.csv":      {content: []byte("at,v\n2020/01/02 03:04:05,1\n2021/12/31 23:59:59,2\n"), want: textAgreed},
+		"quoted.csv":          {content: []byte("a,b\n\"x, y\",\"say \"\"hi\"\"\"\n\"multi\nline\",2\n"), want: textAgreed},
+		"escaped.csv":         {content: []byte("a,b\n\"x\\\"y\",1\n\"z\",2\n"), want: textAgreed},
+		"preamble.csv":        {content: []byte("exported by a tool\nat some date\na,b\n1,2\n3,4\n"), want: textAgreed},
+		"cr.csv":              {content: []byte("a,b\r1,2\r3,4\r"), want: textAgreed},
+		"crlf.csv":            {content: []byte("a,b\r\n1,2\r\n3,4\r\n"), want: textAgreed},
+		"short rows.csv":      {content: []byte("a,b,c\n1,2,3\n4,5\n6,7,8\n"), want: textAgreed},
+		"comments.csv":        {content: []byte("# a comment\na,b\n1,2\n# another\n3,4\n"), want: textAgreed},
+		"bom8.csv":            {content: []byte("\xef\xbb\xbfa,b\n1,2\n"), want: textAgreed},
+		"header only.csv":     {content: []byte("a,b,c\n"), want: textAgreed},
+		"nul header.csv":      {content: []byte("a|b\x00c\n1|2\n"), want: textAgreed},
+		"long.csv":            {content: []byte(rows), want: textAgreed},
+		"late bad row.csv":    {content: []byte(long.String()), want: textBothRefuse},
+		"latin1.csv":          {content: latin1, want: textQryReads},
+		"utf16.csv":           {content: utf16, want: textQryReads},
+		"latin1 named.csv":    {content: latin1, want: textAgreed, ref: "read_csv(%s, encoding='latin-1')"},
+		"gzipped.csv.gz":      {content: gzipped(t, "a,b\n1,2\n3,4\n"), want: textAgreed},
+		"gzipped tabs.tsv.gz": {content: gzipped(t, "a\tb\n1\t2\n"), want: textAgreed},
+	}
+	for name, tc := range files {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			require.NoError(t, os.WriteFile(path, tc.content, 0o644))
+			refExpr := ""
+			if tc.ref != "" {
+				refExpr = fmt.Sprintf(tc.ref, quote(path))
+			}
+			got, detail := checkTextFile(context.Background(), t, ref, path, "csv", refExpr)
+			if tc.want == textQryReads && got == textQryReads {
+				// What qry read is what DuckDB reads with the encoding named.
+				enc := "latin-1"
+				if strings.Contains(name, "utf16") {
+					enc = "utf-16"
+				}
+				got, detail = checkTextFile(context.Background(), t, ref, path, "csv", fmt.Sprintf("read_csv(%s, encoding='%s')", quote(path), enc))
+				require.Equal(t, textAgreed, got, detail)
+				return
+			}
+			require.Equal(t, tc.want, got, detail)
+			if got == textBothRefuse {
+				_, refErr := fixture.TryRows(ref, "SELECT * FROM read_csv("+quote(path)+")")
+				require.Contains(t, detail, "Line: 25002", "qry gives DuckDB's reason: %v", refErr)
+			}
+		})
+	}
+	// Compressed with zstd, by DuckDB itself.
+	zst := filepath.Join(dir, "z.csv.zst")
+	fixture.Exec(t, ref, "COPY (SELECT i AS a, 'v' || i AS b FROM range(5) r(i)) TO "+quote(zst)+" (FORMAT csv, COMPRESSION zstd)")
+	got, detail := checkTextFile(context.Background(), t, ref, zst, "csv", "")
+	require.Equal(t, textAgreed, got, detail)
+}
+
+// A table whose files differ in dialect and columns reads each file as
+// DuckDB reads it alone, united by name.
+func TestCSVMixedDialects(t *testing.T) {
+	dir := t.TempDir()
+	ref := fixture.DB(t)
+	files := map[string]string{
+		"1.csv": "id,name,day\n1,ann,2024-01-02\n2,bob,2024-01-03\n",
+		"2.csv": "name;id\ncid;3\ndan;4\n",
+		"3.csv": "id|day|extra\n5|05/01/2024|x\n",
+		"4.csv": "6,eve,2024-01-07\n",
+	}
+	var reads []string
+	for name, content := range files {
+		p := fixture.Write(t, filepath.Join(dir, "t", name), content)
+		reads = append(reads, "SELECT * FROM read_csv("+quote(p)+")")
+	}
+	sort.Strings(reads)
+	cat, err := catalog.Open(context.Background(), catalog.Options{Data: []string{dir}, CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	defer cat.Close()
+	e, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: true, SandboxDir: t.TempDir()})
+	require.NoError(t, err)
+	defer e.Close()
+	tb, _ := cat.Snapshot().Table("t")
+	require.Len(t, tb.Files, 4, "%v", tb.Problems)
+	cols := make([]string, 0, len(tb.Columns))
+	for _, c := range tb.Columns {
+		cols = append(cols, engine.QuoteIdent(c.Name)+"::VARCHAR")
+	}
+	// DuckDB's union by name of the files read one by one; values as text,
+	// since the table's types are the widened ones.
+	want := fixture.Rows(t, ref, "SELECT "+strings.Join(cols, ", ")+" FROM ("+strings.Join(reads, " UNION ALL BY NAME ")+") ORDER BY ALL")
+	got, _, err := qryRows(context.Background(), e, "SELECT "+strings.Join(cols, ", ")+" FROM t ORDER BY ALL")
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, err := w.Write([]byte(s))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return b.Bytes()
+}
