@@ -65,6 +65,8 @@ type File struct {
 	// Read are the reader options the file is read with (CSV: its
 	// dialect); see connectors.FileInfo.
 	Read map[string]string
+	// Rejects are the lines left out of the file (CSV, on_error: reject).
+	Rejects []connectors.Reject
 	// Inexact: the file's statistics contradict themselves (see
 	// connectors.FileInfo); Rows is the readers' count, but neither it nor
 	// Stats may answer a query or prune the file.
@@ -844,7 +846,7 @@ func (c *Catalog) inspect(ctx context.Context, conn connectors.Connector, files 
 	newFile := func(i int, info connectors.FileInfo) *File {
 		fd := files[i]
 		f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, Rows: info.Rows,
-			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox, Inexact: info.Inexact, Read: info.Read}
+			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox, Inexact: info.Inexact, Read: info.Read, Rejects: info.Rejects}
 		if len(keys) > 0 {
 			f.Partition = map[string]string{}
 			for j, k := range keys {

@@ -41,11 +41,25 @@ type FileInfo struct {
 	Inexact bool
 	// BBox is the extent of the file's geometries (GeoJSON only).
 	BBox *BBox
+	// Rejects are the lines a reader set to reject bad lines left out
+	// (CSV with on_error: reject), at most MaxRejects of them.
+	Rejects []Reject
 	// Read are the reader options the file must be read with, as DuckDB
 	// argument name -> SQL literal (CSV: the dialect its sniffer found,
 	// with what qry.yaml sets); nil for formats that need none.
 	Read map[string]string
 }
+
+// Reject is a line a reader left out: where, why, and the line itself.
+type Reject struct {
+	Line   int64
+	Column string // "" when the error is not a column's
+	Error  string
+	Text   string // the original line
+}
+
+// MaxRejects bounds the rejected lines kept per file.
+const MaxRejects = 10000
 
 // ScanSpec describes a set of files of one format to be read as one table.
 type ScanSpec struct {
@@ -153,6 +167,13 @@ func Statsable(typ string) bool {
 	return strings.HasPrefix(typ, "DECIMAL")
 }
 
+// Queryer runs queries: a *sql.DB, or a *sql.Conn where temporary tables
+// must outlive one query.
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // Describe returns the columns of a DuckDB table expression.
 func Describe(ctx context.Context, db *sql.DB, tableExpr string) ([]Column, error) {
 	rows, err := db.QueryContext(ctx, "DESCRIBE SELECT * FROM "+tableExpr)
@@ -177,7 +198,7 @@ func Describe(ctx context.Context, db *sql.DB, tableExpr string) ([]Column, erro
 // statsable column, each as VARCHAR. cols are the relation's columns in
 // order (a name SQL text cannot carry, with a NUL byte, is referred to by
 // position).
-func ColumnStatsSQL(ctx context.Context, db *sql.DB, tableExpr string, cols []Column) (int64, map[string]ColumnStats, error) {
+func ColumnStatsSQL(ctx context.Context, db Queryer, tableExpr string, cols []Column) (int64, map[string]ColumnStats, error) {
 	var sel []string
 	var statCols []Column
 	sel = append(sel, "count(*)")

@@ -110,6 +110,14 @@ func checkTextFile(ctx context.Context, t *testing.T, ref *sql.DB, path, format,
 			return textDiffers, fmt.Sprintf("row %d: DuckDB %q, qry %q", i+1, want[i], got[i])
 		}
 	}
+	// Answers that statistics give or prune: the same as DuckDB's too.
+	fc, err := checkQueries(ctx, e, ref, "t", refExpr)
+	if err != nil {
+		return textDiffers, "statistics differential: " + err.Error()
+	}
+	if len(fc.diffs) > 0 {
+		return textDiffers, "with statistics: " + strings.Join(fc.diffs, "; ")
+	}
 	return textAgreed, ""
 }
 
@@ -301,4 +309,45 @@ func gzipped(t *testing.T, s string) []byte {
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 	return b.Bytes()
+}
+
+// on_error: reject reads what can be read; the lines left out are in the
+// table <name>_rejects, as DuckDB's store_rejects reports them.
+func TestCSVRejects(t *testing.T) {
+	dir := t.TempDir()
+	ref := fixture.DB(t)
+	var b strings.Builder
+	b.WriteString("id,amount,day\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "%d,%d.5,2024-01-%02d\n", i, i, i%28+1)
+	}
+	b.WriteString("30,lots,2024-02-01\n31,2.5\n32,3.5,2024-02-30\n33,4.5,2024-02-03,extra\n34,5.5,2024-02-04\n")
+	path := fixture.Write(t, filepath.Join(dir, "sales.csv"), b.String())
+	good := fixture.Write(t, filepath.Join(dir, "ok.csv"), "id,amount,day\n100,1.5,2024-03-01\n")
+
+	cfg := &catalog.Config{Tables: []catalog.TableConfig{
+		{Name: "sales", Path: path, Format: "csv", Options: map[string]string{"on_error": "reject"}},
+		{Name: "clean", Path: good, Format: "csv", Options: map[string]string{"on_error": "reject"}},
+	}}
+	cat, err := catalog.Open(context.Background(), catalog.Options{Config: cfg, CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	defer cat.Close()
+	e, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: true, SandboxDir: t.TempDir()})
+	require.NoError(t, err)
+	defer e.Close()
+
+	fixture.Exec(t, ref, "CREATE TABLE r AS SELECT * FROM read_csv("+quote(path)+", store_rejects=true)")
+	want := fixture.Rows(t, ref, "SELECT * FROM r")
+	got, _, err := qryRows(context.Background(), e, "SELECT * FROM sales")
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	wantRejects := fixture.Rows(t, ref, "SELECT "+quote(path)+", line, column_name, regexp_replace(error_message, '\\s+', ' ', 'g'), csv_line FROM reject_errors ORDER BY line, column_idx")
+	require.NotEmpty(t, wantRejects, "DuckDB rejects lines")
+	gotRejects, _, err := qryRows(context.Background(), e, "SELECT file, line, \"column\", error, original_line FROM sales_rejects ORDER BY line, \"column\"")
+	require.NoError(t, err)
+	require.Equal(t, wantRejects, gotRejects)
+
+	n, _, err := qryRows(context.Background(), e, "SELECT count(*) FROM clean_rejects")
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"0"}}, n)
 }

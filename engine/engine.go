@@ -101,6 +101,7 @@ type Engine struct {
 	viewMu      sync.Mutex
 	viewVersion uint64
 	views       map[string]bool
+	rejectViews map[string]bool // <table>_rejects views (lower-case names)
 
 	// The live tier: writable tables by lower-case name.
 	live      map[string]*liveTable
@@ -390,6 +391,25 @@ func (e *Engine) syncViewsOn(_ context.Context, c *conn) error {
 		}
 		keep[strings.ToLower(t.Name)] = true
 	}
+	rejects := map[string]bool{}
+	for _, t := range snap.Tables {
+		if t.Options["on_error"] != "reject" {
+			continue
+		}
+		name := t.Name + "_rejects"
+		if _, clash := snap.Table(name); clash {
+			e.log.Warn("rejects table not made: a table has its name", "table", name)
+			continue
+		}
+		stmt := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS %s", connectors.QuoteIdent(name), rejectsSelect(t))
+		if err := exec(c, stmt); err != nil {
+			e.log.Warn("rejects table not made", "table", name, "err", err)
+			continue
+		}
+		keep[strings.ToLower(name)] = true
+		rejects[strings.ToLower(name)] = true
+	}
+	e.rejectViews = rejects
 	for name := range e.views {
 		if !keep[name] {
 			if err := exec(c, "DROP VIEW IF EXISTS "+connectors.QuoteIdent(name)); err != nil {
@@ -414,6 +434,30 @@ func (e *Engine) via() func(string) (string, error) {
 		return nil
 	}
 	return e.served.path
+}
+
+// rejectsSelect is a SELECT of the lines the table's files left out:
+// file, line, column, error, original_line.
+func rejectsSelect(t *catalog.Table) string {
+	text := func(s string) string { return connectors.QuoteString(strings.ReplaceAll(s, "\x00", "")) }
+	var rows []string
+	for _, f := range t.Files {
+		for _, r := range f.Rejects {
+			rows = append(rows, fmt.Sprintf("(%s, %d, %s, %s, %s)", text(f.Path), r.Line, text(r.Column), text(r.Error), text(r.Text)))
+		}
+	}
+	if len(rows) == 0 {
+		return "SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL::VARCHAR AS \"column\", NULL::VARCHAR AS error, NULL::VARCHAR AS original_line WHERE false"
+	}
+	return "SELECT file, line, NULLIF(\"column\", '') AS \"column\", error, original_line FROM (VALUES " + strings.Join(rows, ", ") +
+		") v(file, line, \"column\", error, original_line)"
+}
+
+// isRejects reports whether name is a <table>_rejects view.
+func (e *Engine) isRejects(name string) bool {
+	e.viewMu.Lock()
+	defer e.viewMu.Unlock()
+	return e.rejectViews[strings.ToLower(name)]
 }
 
 // hasView reports whether a table is queryable (its view exists).

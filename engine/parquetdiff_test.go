@@ -31,8 +31,13 @@ type fileCheck struct {
 // checkParquetFile runs the differential over the table that is the file
 // at path. err is set when DuckDB cannot read the file at all.
 func checkParquetFile(ctx context.Context, e *engine.Engine, ref *sql.DB, table, path string) (fileCheck, error) {
+	return checkQueries(ctx, e, ref, table, fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", quote(path)))
+}
+
+// checkQueries runs the differential over a table against src, DuckDB's
+// own read of the same file (any format).
+func checkQueries(ctx context.Context, e *engine.Engine, ref *sql.DB, table, src string) (fileCheck, error) {
 	var fc fileCheck
-	src := fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", quote(path))
 	cols, err := describe(ref, src)
 	if err != nil {
 		return fc, err

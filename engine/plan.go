@@ -128,6 +128,8 @@ func (e *Engine) plan(ctx context.Context, text string, c *conn) (*Plan, error) 
 		switch {
 		case r.Start < 0:
 			tp.Skipped = "reference not rewritable"
+		case nulColumn(t):
+			tp.Skipped = "a column name with a NUL byte cannot be written in a rewrite"
 		case r.Pred == nil:
 		default:
 			kept := prune(t, r.Pred, i, r.NullSupplying)
@@ -386,7 +388,7 @@ func exactStats(t *catalog.Table, col catalog.Column) bool {
 func (e *Engine) isTable(snap *catalog.Snapshot) func(string) bool {
 	return func(name string) bool {
 		t, ok := snap.Table(name)
-		return ok && e.hasView(t.Name)
+		return ok && e.hasView(t.Name) || e.isRejects(name)
 	}
 }
 
@@ -419,4 +421,15 @@ func refusal(text string, base int, err error) error {
 		return fmt.Errorf("%w: only SELECT, EXPLAIN, DESCRIBE and SHOW are accepted", ErrForbidden)
 	}
 	return fmt.Errorf("%w: the statement cannot be analysed: %w", ErrForbidden, err)
+}
+
+// nulColumn reports whether a table has a column whose name SQL text
+// cannot carry (DuckDB reads the text as a C string).
+func nulColumn(t *catalog.Table) bool {
+	for _, c := range t.Columns {
+		if strings.ContainsRune(c.Name, 0) {
+			return true
+		}
+	}
+	return false
 }

@@ -37,9 +37,8 @@ func Lex(text string) []Token {
 	var out []Token
 	i := 0
 	for i < len(text) {
-		c := text[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+		switch text[i] {
+		case ' ', '\t', '\n', '\r', '\f', '\v':
 			i++
 			continue
 		}

@@ -70,8 +70,14 @@ func userOptions(path string, opts map[string]string) (map[string]string, error)
 			out[k] = strconv.Itoa(n)
 		case "columns":
 			// handled by the catalog (explicit schema)
+		case "on_error":
+			switch v {
+			case "reject", "leave_out":
+			default:
+				return nil, fmt.Errorf("csv option on_error: %q is not reject or leave_out", v)
+			}
 		default:
-			return nil, fmt.Errorf("csv option %q is not known (header, delim, quote, escape, nullstr, dateformat, timestampformat, encoding, skip, comment, new_line, null_padding, columns)", k)
+			return nil, fmt.Errorf("csv option %q is not known (header, delim, quote, escape, nullstr, dateformat, timestampformat, encoding, skip, comment, new_line, null_padding, on_error, columns)", k)
 		}
 	}
 	return out, nil
@@ -175,6 +181,10 @@ func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[
 	if err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
+	if opts["on_error"] == "reject" {
+		// Sniffed and read as DuckDB does when told to skip bad lines.
+		user["ignore_errors"] = "true"
+	}
 	if _, ok := user["encoding"]; !ok {
 		if enc := bomEncoding(path); enc != "" {
 			user["encoding"] = connectors.QuoteString(enc)
@@ -206,11 +216,58 @@ func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[
 		}
 		cols, read = sn.columns, sn.read
 	}
+	if opts["on_error"] == "reject" {
+		return inspectRejecting(ctx, db, path, read, cols)
+	}
 	n, stats, err := connectors.ColumnStatsSQL(ctx, db, readExpr([]string{path}, read, cols, ""), cols)
 	if err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
 	}
 	return connectors.FileInfo{Columns: cols, Rows: n, Stats: stats, Read: read}, nil
+}
+
+// inspectRejecting reads a file that may have bad lines (on_error:
+// reject): DuckDB's store_rejects keeps the lines it leaves out, which
+// become the file's Rejects; read has ignore_errors, so the file is always
+// read skipping them.
+func inspectRejecting(ctx context.Context, db *sql.DB, path string, read map[string]string, cols []connectors.Column) (connectors.FileInfo, error) {
+	conn, err := db.Conn(ctx) // the rejects tables are the connection's
+	if err != nil {
+		return connectors.FileInfo{}, err
+	}
+	defer conn.Close()
+	withRejects := map[string]string{
+		"store_rejects": "true", "rejects_table": "'qry_reject_errors'", "rejects_scan": "'qry_reject_scans'",
+		"rejects_limit": strconv.Itoa(connectors.MaxRejects),
+	}
+	for k, v := range read {
+		withRejects[k] = v
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.qry_reject_errors; DROP TABLE IF EXISTS temp.qry_reject_scans")
+	}()
+	n, stats, err := connectors.ColumnStatsSQL(ctx, conn, readExpr([]string{path}, withRejects, cols, ""), cols)
+	if err != nil {
+		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT line, coalesce(column_name, ''), error_message, coalesce(csv_line, '') FROM temp.qry_reject_errors ORDER BY line, column_idx")
+	if err != nil {
+		return connectors.FileInfo{}, fmt.Errorf("%s: rejected lines: %w", path, err)
+	}
+	defer rows.Close()
+	var rejects []connectors.Reject
+	for rows.Next() {
+		var r connectors.Reject
+		if err := rows.Scan(&r.Line, &r.Column, &r.Error, &r.Text); err != nil {
+			return connectors.FileInfo{}, fmt.Errorf("%s: rejected lines: %w", path, err)
+		}
+		r.Error = strings.Join(strings.Fields(r.Error), " ")
+		rejects = append(rejects, r)
+	}
+	if err := rows.Err(); err != nil {
+		return connectors.FileInfo{}, fmt.Errorf("%s: rejected lines: %w", path, err)
+	}
+	return connectors.FileInfo{Columns: cols, Rows: n, Stats: stats, Read: read, Rejects: rejects}, nil
 }
 
 // readExpr is a read_csv call over files of one dialect and one column
