@@ -22,6 +22,7 @@ import (
 	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/connectors/csv"
 	"github.com/qry-dev/qry/connectors/geojson"
+	"github.com/qry-dev/qry/connectors/json"
 	"github.com/qry-dev/qry/connectors/parquet"
 )
 
@@ -209,7 +210,7 @@ func (t *Table) Scan(files []*File, via func(string) (string, error)) (string, e
 	if err != nil {
 		return "", fmt.Errorf("table %s: %w", t.Name, err)
 	}
-	if t.Format == "csv" {
+	if t.Format == "csv" || t.Format == "json" {
 		// The connector reads every file as the table's columns, in order
 		// (a column name with a NUL byte could not be projected by name).
 		return "(SELECT * FROM " + inner + ")", nil
@@ -318,7 +319,7 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	c := &Catalog{opts: opts, log: log, db: db, conns: map[string]connectors.Connector{}, exts: map[string]string{}}
-	for _, conn := range []connectors.Connector{parquet.Connector{}, csv.Connector{}, &geojson.Connector{CacheDir: opts.CacheDir}} {
+	for _, conn := range []connectors.Connector{parquet.Connector{}, csv.Connector{}, json.Connector{}, &geojson.Connector{CacheDir: opts.CacheDir}} {
 		c.conns[conn.Format()] = conn
 		for _, e := range conn.Extensions() {
 			c.exts[e] = conn.Format()
@@ -714,7 +715,7 @@ func (c *Catalog) list(d tableDef) (files []found, format string, problems []Pro
 		}
 	}
 	if format == "" {
-		return nil, "", problems, fmt.Errorf("table %s: %s: no parquet, csv or geojson files", d.name, d.root)
+		return nil, "", problems, fmt.Errorf("table %s: %s: no parquet, csv, json or geojson files", d.name, d.root)
 	}
 	for i, fd := range all {
 		if formats[i] == format {

@@ -20,7 +20,7 @@ import (
 //	tables:
 //	  - name: trips
 //	    path: data/trips        # file or directory, relative to qry.yaml
-//	    format: parquet         # parquet | csv | geojson; default: from extensions
+//	    format: parquet         # parquet | csv | json | geojson; default: from extensions
 //	    partitioning: hive      # hive (default: used when paths have key=value dirs) | none
 //	    options:                # format options (csv: header, delim, quote, ...)
 //	      header: "true"
@@ -129,9 +129,9 @@ func (c *Config) Check() []error {
 			bad(i, "", "path is missing")
 		}
 		switch t.Format {
-		case "", "parquet", "csv", "geojson":
+		case "", "parquet", "csv", "json", "geojson":
 		default:
-			bad(i, "format", "%q is not parquet, csv or geojson", t.Format)
+			bad(i, "format", "%q is not parquet, csv, json or geojson", t.Format)
 		}
 		switch t.Partitioning {
 		case "", "hive", "none":

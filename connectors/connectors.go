@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
 	"time"
 )
@@ -312,4 +313,123 @@ func parseTime(s string) (time.Time, bool) {
 // files one by one, so that each failure is named.
 type BatchInspector interface {
 	InspectBatch(ctx context.Context, db *sql.DB, paths []string, opts map[string]string) ([]FileInfo, error)
+}
+
+// NulNames reports whether a column name holds a NUL byte, which SQL text
+// cannot carry (DuckDB reads the text as a C string).
+func NulNames(cols []Column) bool {
+	for _, c := range cols {
+		if strings.ContainsRune(c.Name, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadFunc is a reader call over files of one set of reader options and
+// one column list (cols: names in file order, with the types to read them
+// as); hive is "" or the reader's hive partitioning arguments.
+type ReadFunc func(files []string, read map[string]string, cols []Column, hive string) string
+
+// GroupedScan reads a text format's files, each with its own reader
+// options and columns (ScanSpec.FileRead, FileColumns), typed as the
+// table's columns: files alike in both are read together, groups are
+// united, and every group is projected onto the table's columns (NULL for
+// those it lacks), then the partition columns.
+func GroupedScan(spec ScanSpec, read ReadFunc) (string, error) {
+	files, err := spec.Paths(spec.Files)
+	if err != nil {
+		return "", err
+	}
+	hive := ""
+	if len(spec.Partitions) > 0 {
+		hive = ", hive_partitioning=true, hive_types=" + StructLiteral(spec.Partitions)
+	}
+	tableType := map[string]string{}
+	for _, c := range spec.Columns {
+		tableType[strings.ToLower(c.Name)] = c.Type
+	}
+	type group struct {
+		read  map[string]string
+		cols  []Column
+		files []string
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for i, f := range files {
+		var own []Column
+		var opts map[string]string
+		if i < len(spec.FileColumns) {
+			own, opts = spec.FileColumns[i], spec.FileRead[i]
+		}
+		if own == nil { // no file columns (an explicit schema): the table's
+			own = spec.Columns
+		}
+		cols := make([]Column, len(own))
+		for j, c := range own {
+			typ, ok := tableType[strings.ToLower(c.Name)]
+			if !ok {
+				typ = c.Type
+			}
+			cols[j] = Column{Name: c.Name, Type: typ}
+		}
+		key := fmt.Sprint(sortedPairs(opts)) + "\x00" + StructLiteral(cols)
+		g, ok := byKey[key]
+		if !ok {
+			g = &group{read: opts, cols: cols}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.files = append(g.files, f)
+	}
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		if len(groups) == 1 && sameNames(g.cols, spec.Columns) {
+			// The table is the files' columns, in order: no projection
+			// (which could not name a column with a NUL byte).
+			parts[i] = "SELECT * FROM " + read(g.files, g.read, g.cols, hive)
+			continue
+		}
+		if NulNames(g.cols) {
+			return "", fmt.Errorf("a column name with a NUL byte in a table of files with different columns")
+		}
+		has := map[string]string{}
+		for _, c := range g.cols {
+			has[strings.ToLower(c.Name)] = c.Name
+		}
+		var sel []string
+		for _, c := range spec.Columns {
+			if name, ok := has[strings.ToLower(c.Name)]; ok {
+				sel = append(sel, QuoteIdent(name)+" AS "+QuoteIdent(c.Name))
+			} else {
+				sel = append(sel, fmt.Sprintf("NULL::%s AS %s", c.Type, QuoteIdent(c.Name)))
+			}
+		}
+		for _, p := range spec.Partitions {
+			sel = append(sel, QuoteIdent(p.Name))
+		}
+		parts[i] = fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), read(g.files, g.read, g.cols, hive))
+	}
+	return "(" + strings.Join(parts, " UNION ALL ") + ")", nil
+}
+
+func sameNames(a, b []Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedPairs(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
 }

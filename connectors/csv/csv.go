@@ -290,106 +290,12 @@ func readExpr(files []string, read map[string]string, cols []connectors.Column, 
 	return fmt.Sprintf("read_csv(%s%s, types=[%s]%s)", connectors.FileList(files), args(read), strings.Join(types, ", "), hive)
 }
 
-func nulNames(cols []connectors.Column) bool {
-	for _, c := range cols {
-		if strings.ContainsRune(c.Name, 0) {
-			return true
-		}
-	}
-	return false
-}
-
-func sameNames(a, b []connectors.Column) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Name != b[i].Name {
-			return false
-		}
-	}
-	return true
-}
+func nulNames(cols []connectors.Column) bool { return connectors.NulNames(cols) }
 
 // Scan reads the files with read_csv, each with its own dialect and
-// columns, typed as the table's columns: files of one dialect and one
-// column list are read together, groups are united, and every group is
-// projected onto the table's columns (NULL for those a group lacks).
+// columns, typed as the table's columns (see connectors.GroupedScan).
 func (Connector) Scan(spec connectors.ScanSpec) (string, error) {
-	files, err := spec.Paths(spec.Files)
-	if err != nil {
-		return "", err
-	}
-	hive := ""
-	if len(spec.Partitions) > 0 {
-		hive = ", hive_partitioning=true, hive_types=" + connectors.StructLiteral(spec.Partitions)
-	}
-	tableType := map[string]string{}
-	for _, c := range spec.Columns {
-		tableType[strings.ToLower(c.Name)] = c.Type
-	}
-	type group struct {
-		read  map[string]string
-		cols  []connectors.Column
-		files []string
-	}
-	var groups []*group
-	byKey := map[string]*group{}
-	for i, f := range files {
-		var own []connectors.Column
-		var read map[string]string
-		if i < len(spec.FileColumns) {
-			own, read = spec.FileColumns[i], spec.FileRead[i]
-		}
-		if own == nil { // no file columns (an explicit schema): the table's
-			own = spec.Columns
-		}
-		cols := make([]connectors.Column, len(own))
-		for j, c := range own {
-			typ, ok := tableType[strings.ToLower(c.Name)]
-			if !ok {
-				typ = c.Type
-			}
-			cols[j] = connectors.Column{Name: c.Name, Type: typ}
-		}
-		key := args(read) + "\x00" + connectors.StructLiteral(cols)
-		g, ok := byKey[key]
-		if !ok {
-			g = &group{read: read, cols: cols}
-			byKey[key] = g
-			groups = append(groups, g)
-		}
-		g.files = append(g.files, f)
-	}
-	parts := make([]string, len(groups))
-	for i, g := range groups {
-		if len(groups) == 1 && sameNames(g.cols, spec.Columns) {
-			// The table is the files' columns, in order: no projection
-			// (which could not name a column with a NUL byte).
-			parts[i] = "SELECT * FROM " + readExpr(g.files, g.read, g.cols, hive)
-			continue
-		}
-		if nulNames(g.cols) {
-			return "", fmt.Errorf("a column name with a NUL byte in a table of files with different columns")
-		}
-		has := map[string]string{}
-		for _, c := range g.cols {
-			has[strings.ToLower(c.Name)] = c.Name
-		}
-		var sel []string
-		for _, c := range spec.Columns {
-			if name, ok := has[strings.ToLower(c.Name)]; ok {
-				sel = append(sel, connectors.QuoteIdent(name)+" AS "+connectors.QuoteIdent(c.Name))
-			} else {
-				sel = append(sel, fmt.Sprintf("NULL::%s AS %s", c.Type, connectors.QuoteIdent(c.Name)))
-			}
-		}
-		for _, p := range spec.Partitions {
-			sel = append(sel, connectors.QuoteIdent(p.Name))
-		}
-		parts[i] = fmt.Sprintf("SELECT %s FROM %s", strings.Join(sel, ", "), readExpr(g.files, g.read, g.cols, hive))
-	}
-	return "(" + strings.Join(parts, " UNION ALL ") + ")", nil
+	return connectors.GroupedScan(spec, readExpr)
 }
 
 // ParseColumns parses a schema given as "name TYPE; name TYPE; ...".
