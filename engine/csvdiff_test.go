@@ -218,11 +218,16 @@ func TestCSVOddFiles(t *testing.T) {
 	for _, r := range "id,name\n1,Zoë\n2,Łódź\n" {
 		utf16 = append(utf16, byte(r), byte(r>>8))
 	}
+	utf16be := []byte{0xfe, 0xff}
+	for _, r := range "id,name\n1,Zoë\n" {
+		utf16be = append(utf16be, byte(r>>8), byte(r))
+	}
 	files := map[string]struct {
 		content []byte
 		want    textOutcome
 		ref     string // DuckDB's read, when not read_csv(path)
 	}{
+		"utf16be.csv":         {content: utf16be, want: textBothRefuse},
 		"pipes.csv":           {content: []byte("a|b|c\n1|x|2.5\n2|y|\n"), want: textAgreed},
 		"semicolons.csv":      {content: []byte("id;amount\n1;3,5\n2;4,25\n"), want: textAgreed},
 		"tabs.csv":            {content: []byte("a\tb\n1\tone\n2\ttwo\n"), want: textAgreed},
@@ -268,7 +273,7 @@ func TestCSVOddFiles(t *testing.T) {
 				return
 			}
 			require.Equal(t, tc.want, got, detail)
-			if got == textBothRefuse {
+			if got == textBothRefuse && name == "late bad row.csv" {
 				_, refErr := fixture.TryRows(ref, "SELECT * FROM read_csv("+quote(path)+")")
 				require.Contains(t, detail, "Line: 25002", "qry gives DuckDB's reason: %v", refErr)
 			}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -98,19 +99,24 @@ func args(m map[string]string) string {
 }
 
 // bomEncoding is the encoding a byte-order mark at the start of the file
-// names: utf-16 for either byte order, "" for none (a UTF-8 mark DuckDB
-// skips by itself).
-func bomEncoding(path string) string {
+// names: utf-16 for a little-endian UTF-16 mark, "" for none (a UTF-8 mark
+// DuckDB skips by itself). DuckDB's reader has no big-endian UTF-16: such a
+// file is refused with that reason.
+func bomEncoding(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return "", nil // the reader reports it
 	}
 	defer f.Close()
 	var b [2]byte
-	if n, _ := f.Read(b[:]); n == 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff) {
-		return "utf-16"
+	n, _ := f.Read(b[:])
+	switch {
+	case n == 2 && b[0] == 0xff && b[1] == 0xfe:
+		return "utf-16", nil
+	case n == 2 && b[0] == 0xfe && b[1] == 0xff:
+		return "", errors.New("UTF-16 big-endian (its byte-order mark says so): DuckDB reads UTF-16 little-endian only; convert the file (iconv -f UTF-16BE -t UTF-8)")
 	}
-	return ""
+	return "", nil
 }
 
 // sniffed is what DuckDB's sniffer found in a file.
@@ -173,7 +179,8 @@ func sniff(ctx context.Context, db *sql.DB, path string, user map[string]string)
 // compute min/max/null counts. A file DuckDB cannot read fails here with
 // DuckDB's reason, naming the file and line.
 //
-// Encodings: a UTF-16 byte-order mark selects utf-16; a file that is not
+// Encodings: a little-endian UTF-16 byte-order mark selects utf-16 (a
+// big-endian one is refused: DuckDB has no reader for it); a file that is not
 // valid UTF-8 is read as latin-1 (FileInfo.Read says so); qry.yaml's
 // encoding option overrides both.
 func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[string]string) (connectors.FileInfo, error) {
@@ -186,7 +193,11 @@ func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[
 		user["ignore_errors"] = "true"
 	}
 	if _, ok := user["encoding"]; !ok {
-		if enc := bomEncoding(path); enc != "" {
+		enc, err := bomEncoding(path)
+		if err != nil {
+			return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
+		}
+		if enc != "" {
 			user["encoding"] = connectors.QuoteString(enc)
 		}
 	}
