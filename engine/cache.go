@@ -4,12 +4,13 @@ package engine
 
 import (
 	"container/list"
+	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // The result cache keeps small results (aggregates, mostly) of read-only
@@ -50,31 +51,33 @@ func newResultCache(maxBytes int64) *resultCache {
 	return &resultCache{max: maxBytes, entryMax: max(maxBytes/16, 1), lru: list.New(), byKey: map[string]*list.Element{}}
 }
 
-// volatileRE finds functions whose value changes between runs of the same
-// statement: such statements are never cached. It errs towards not caching.
-var volatileRE = regexp.MustCompile(`(?i)\b(random|rand|setseed|now|today|current_\w+|localtime|localtimestamp|get_current_\w+|transaction_timestamp|statement_timestamp|gen_random_uuid|uuid\w*|nextval|currval|session_user|user)\b`)
-
-var wordRE = regexp.MustCompile(`[\p{L}\p{N}_]+`)
-
 // cacheKey returns the key of a statement, or "" when it must not be
 // cached. version is the catalog version read before the views were
 // synced, so the result is of that version or a newer one.
+//
+// A statement that calls a function whose value may change between runs
+// (DuckDB's duckdb_functions() says its stability is not CONSISTENT:
+// random(), now(), txid_current(), ...), or names one of SQL's value
+// functions (current_timestamp, user, ...), is never cached. The writable
+// tables it reads are the named relations of its parsed tree: their write
+// generations are part of the key.
 func (e *Engine) cacheKey(text string, args []any, plan *Plan, version uint64) string {
-	if e.cache == nil || !plan.parsed || plan.FromStats || len(plan.Tables) == 0 || volatileRE.MatchString(text) {
+	if e.cache == nil || !plan.parsed || plan.FromStats || len(plan.Tables) == 0 {
 		return ""
+	}
+	for _, f := range plan.stmt.Functions() {
+		if !e.consistent[f] {
+			return ""
+		}
+	}
+	if len(plan.stmt.ValueFunctions()) > 0 {
+		return "" // current_timestamp and the like: calls, once bound
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "v%d", version)
-	if len(e.live) > 0 {
-		// Every writable table the text names, even inside a string:
-		// a needless dependency costs a miss, a missing one a stale hit.
-		seen := map[string]bool{}
-		for _, w := range wordRE.FindAllString(text, -1) {
-			w = strings.ToLower(w)
-			if lt, ok := e.live[w]; ok && !seen[w] {
-				seen[w] = true
-				fmt.Fprintf(&b, " %s@%d", w, lt.gen.Load())
-			}
+	for _, name := range plan.stmt.TableNames() {
+		if lt, ok := e.live[name]; ok {
+			fmt.Fprintf(&b, " %s@%d", name, lt.gen.Load())
 		}
 	}
 	fmt.Fprintf(&b, "\x00%d", len(args))
@@ -84,6 +87,26 @@ func (e *Engine) cacheKey(text string, args []any, plan *Plan, version uint64) s
 	b.WriteString("\x00")
 	b.WriteString(text)
 	return b.String()
+}
+
+// consistentFunctions are the functions whose every overload DuckDB
+// declares CONSISTENT: the same arguments always give the same value.
+// Functions it does not list (macros, unknown names) are not in the set,
+// so a statement calling one is not cached.
+func consistentFunctions(c *conn, e *Engine) (map[string]bool, error) {
+	rows, err := e.readAll(context.Background(), c, "SELECT lower(function_name) FROM duckdb_functions() GROUP BY ALL HAVING bool_and(stability = 'CONSISTENT')")
+	if err != nil {
+		return nil, err
+	}
+	defer release(rows)
+	out := map[string]bool{}
+	for _, r := range rows {
+		col := r.Column(0).(*array.String)
+		for i := range col.Len() {
+			out[strings.Clone(col.Value(i))] = true
+		}
+	}
+	return out, nil
 }
 
 // get returns the entry under key with its batches retained for the

@@ -94,7 +94,11 @@ type Engine struct {
 
 	parser *sql.Parser
 	cache  *resultCache
-	served *served // in a sandbox: the files DuckDB may open
+	// consistent are the functions whose value depends on their arguments
+	// alone (see consistentFunctions): only statements calling nothing
+	// else are cached.
+	consistent map[string]bool
+	served     *served // in a sandbox: the files DuckDB may open
 
 	waiting atomic.Int64
 
@@ -205,6 +209,12 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 			return nil, fmt.Errorf("open duckdb: %w", err)
 		}
 		e.pool <- c
+	}
+	if e.cache != nil {
+		if e.consistent, err = consistentFunctions(e.all[0], e); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("open duckdb: %w", err)
+		}
 	}
 	// GeoJSON geometries are DuckDB's built-in GEOMETRY; with the spatial
 	// extension installed, its ST_* functions work on them too. qry never

@@ -27,7 +27,8 @@ type Plan struct {
 	// Explain is the statement's EXPLAIN prefix ("EXPLAIN ANALYZE "), or
 	// "": DuckDB runs Explain+SQL.
 	Explain string
-	parsed  bool // a SELECT the parser read
+	parsed  bool           // a SELECT the parser read
+	stmt    *sql.Statement // what the parser read, when parsed
 }
 
 // TablePlan is one table reference's pruning.
@@ -102,7 +103,7 @@ func (e *Engine) plan(ctx context.Context, text string, c *conn) (*Plan, error) 
 		return nil, err
 	}
 	text = inner // what follows works on the statement explained
-	p.parsed = true
+	p.parsed, p.stmt = true, st
 	snap := e.cat.Snapshot()
 	if e.opts.Sandbox {
 		if err := sql.CheckSources(st, e.isTable(snap)); err != nil {

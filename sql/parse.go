@@ -125,3 +125,78 @@ func LineCol(text string, offset int) (line, col int) {
 	col = len([]rune(before[strings.LastIndexByte(before, '\n')+1:])) + 1
 	return line, col
 }
+
+// Functions are the names of every function the statement calls (scalar,
+// aggregate, window and table functions), lower-cased, once each.
+func (st *Statement) Functions() []string {
+	return st.collect(func(m map[string]any) string {
+		name, _ := m["function_name"].(string)
+		return name
+	})
+}
+
+// sqlValueFunctions are the SQL standard's functions without parentheses:
+// DuckDB's parser leaves them column references, and its binder makes them
+// calls (current_timestamp is get_current_timestamp()) when no column has
+// the name.
+var sqlValueFunctions = map[string]bool{
+	"current_catalog": true, "current_date": true, "current_schema": true, "current_role": true,
+	"current_time": true, "current_timestamp": true, "current_user": true, "localtime": true,
+	"localtimestamp": true, "session_user": true, "user": true,
+}
+
+// ValueFunctions are the column references of the statement that DuckDB
+// may bind as SQL value functions (current_timestamp, user, ...).
+func (st *Statement) ValueFunctions() []string {
+	return st.collect(func(m map[string]any) string {
+		if m["class"] != "COLUMN_REF" {
+			return ""
+		}
+		parts, _ := m["column_names"].([]any)
+		if len(parts) != 1 {
+			return ""
+		}
+		name, _ := parts[0].(string)
+		if !sqlValueFunctions[strings.ToLower(name)] {
+			return ""
+		}
+		return name
+	})
+}
+
+// TableNames are the names of every named relation the statement reads
+// (catalog tables, views, CTE references alike), lower-cased, once each.
+func (st *Statement) TableNames() []string {
+	return st.collect(func(m map[string]any) string {
+		if m["type"] != "BASE_TABLE" {
+			return ""
+		}
+		name, _ := m["table_name"].(string)
+		return name
+	})
+}
+
+// collect walks the whole tree and gathers what pick finds in its maps.
+func (st *Statement) collect(pick func(map[string]any) string) []string {
+	seen := map[string]bool{}
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if n := strings.ToLower(pick(x)); n != "" && !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(st.Node)
+	return out
+}
