@@ -424,11 +424,11 @@ func TestJSONFiles(t *testing.T) {
 	}
 	src := "read_json([" + strings.Join(list, ", ") + "], union_by_name=true)"
 	want := fixture.Rows(t, ref, "SELECT id, v, w FROM "+src+" ORDER BY id")
-	rows, plan, err := qryRows(context.Background(), e, "SELECT id, v, w FROM events ORDER BY id")
+	rows, _, err := qryRows(context.Background(), e, "SELECT id, v, w FROM events ORDER BY id")
 	require.NoError(t, err)
 	require.Equal(t, want, rows)
 	want = fixture.Rows(t, ref, "SELECT id, v FROM "+src+" WHERE id >= 10 ORDER BY id")
-	rows, plan, err = qryRows(context.Background(), e, "SELECT id, v FROM events WHERE id >= 10 ORDER BY id")
+	rows, plan, err := qryRows(context.Background(), e, "SELECT id, v FROM events WHERE id >= 10 ORDER BY id")
 	require.NoError(t, err)
 	require.Equal(t, want, rows)
 	require.Equal(t, 2, plan.Tables[0].Kept, "the first file's ids are below 10: pruned")
