@@ -15,6 +15,10 @@ var allowedFunctions = map[string]bool{
 	"range": true, "generate_series": true, "unnest": true, "json_each": true, "json_tree": true,
 }
 
+// deniedFunctions are scalar functions a sandboxed statement may not call:
+// DuckDB's settings can hold credentials (an object store's keys).
+var deniedFunctions = map[string]bool{"current_setting": true}
+
 // showNames are the names SHOW takes that are not tables (SHOW TABLES, SHOW
 // DATABASES, ...): DuckDB lists its metadata for them.
 var showNames = map[string]bool{
@@ -313,6 +317,9 @@ func (g *gate) expr(v any, sc *scope) error {
 	case map[string]any:
 		// Expressions carry a class; a table reference or a query node
 		// met anywhere else is checked as such.
+		if name, _ := x["function_name"].(string); deniedFunctions[strings.ToLower(name)] {
+			return forbid("function %s: settings are not for clients to read", name)
+		}
 		if _, isExpr := x["class"]; !isExpr {
 			if typ, _ := x["type"].(string); isRefType(typ) {
 				return g.ref(x, sc)

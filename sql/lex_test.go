@@ -141,6 +141,8 @@ func TestGateClasses(t *testing.T) {
 		{"show", "SUMMARIZE SELECT * FROM " + q, false},
 		{"values", "SELECT * FROM (VALUES ((SELECT 1 FROM " + q + "))) v(x)", false},
 		{"set operations", "SELECT 1 UNION ALL SELECT * FROM " + q, false},
+		{"settings", "SELECT current_setting('s3_secret_access_key')", false},
+		{"settings", "SELECT * FROM trips WHERE payment = \"CURRENT_SETTING\"('memory_limit')", false},
 	} {
 		t.Run(tc.class+": "+tc.sql, func(t *testing.T) {
 			st, err := p.Parse(context.Background(), tc.sql)
