@@ -11,24 +11,4 @@
 #   testdata/csv-corpus/run.sh DIR [DIR...]
 #
 # See README.md beside this script for the corpora and their last results.
-set -euo pipefail
-if [ $# -eq 0 ]; then
-	echo "usage: $0 DIR [DIR...]" >&2
-	exit 2
-fi
-dirs=()
-for d in "$@"; do
-	dirs+=("$(cd "$d" && pwd)")
-done
-cd "$(dirname "$0")/../.."
-status=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-for d in "${dirs[@]}"; do
-	echo "== $d"
-	if ! QRY_CSV_CORPUS="$d" go test -tags=duckdb_arrow ./engine -run '^TestCSVCorpus$' -count=1 -v -timeout 60m >"$log" 2>&1; then
-		status=1
-	fi
-	grep -av -e '^=== RUN' -e '^PASS$' -e '^FAIL$' -e '^ok ' -e '^FAIL	' "$log" || true
-done
-exit $status
+exec "$(dirname "$0")/../corpus.sh" TestCSVCorpus QRY_CSV_CORPUS "$@"
