@@ -168,7 +168,7 @@ func TestCSVCorpus(t *testing.T) {
 	counts := map[textOutcome]int{}
 	for _, p := range paths {
 		rel, _ := filepath.Rel(root, p)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		ref, err := sql.Open("duckdb", "?threads=2")
 		if err != nil {
 			t.Fatal(err)
@@ -227,7 +227,12 @@ func TestCSVOddFiles(t *testing.T) {
 		want    textOutcome
 		ref     string // DuckDB's read, when not read_csv(path)
 	}{
-		"utf16be.csv":         {content: utf16be, want: textBothRefuse},
+		"utf16be.csv": {content: utf16be, want: textBothRefuse},
+		// DuckDB compares a double with a decimal literal through a
+		// conversion off by an ulp here: "c > max" holds for the max.
+		"float edge.csv": {content: []byte("c\n0\n0.13355280000000005\n"), want: textAgreed},
+		// Values with NUL bytes: no statistics answer may carry them.
+		"nul values.csv":      {content: []byte("a|b\n\x00|x\n\x00z|y\n"), want: textAgreed},
 		"pipes.csv":           {content: []byte("a|b|c\n1|x|2.5\n2|y|\n"), want: textAgreed},
 		"semicolons.csv":      {content: []byte("id;amount\n1;3,5\n2;4,25\n"), want: textAgreed},
 		"tabs.csv":            {content: []byte("a\tb\n1\tone\n2\ttwo\n"), want: textAgreed},

@@ -227,7 +227,7 @@ func (e *Engine) fromStats(ctx context.Context, c *conn, text string, t *catalog
 			return "", false // an Inexact file's statistics answer nothing
 		}
 	}
-	vals := make([]string, len(a.Aggs))
+	vals := make([]*string, len(a.Aggs)) // nil: NULL
 	types := make([]string, len(a.Aggs))
 	for i, agg := range a.Aggs {
 		if agg.Func == "count_star" {
@@ -235,7 +235,8 @@ func (e *Engine) fromStats(ctx context.Context, c *conn, text string, t *catalog
 			for _, f := range kept {
 				n += f.Rows
 			}
-			vals[i], types[i] = fmt.Sprint(n), "BIGINT"
+			v := fmt.Sprint(n)
+			vals[i], types[i] = &v, "BIGINT"
 			continue
 		}
 		col, ok := t.Column(agg.Column)
@@ -243,8 +244,8 @@ func (e *Engine) fromStats(ctx context.Context, c *conn, text string, t *catalog
 			return "", false
 		}
 		v, ok := extreme(t, col, kept, agg.Func == "max")
-		if !ok {
-			return "", false
+		if !ok || v != nil && strings.ContainsRune(*v, 0) {
+			return "", false // a NUL byte cannot travel in SQL text
 		}
 		vals[i], types[i] = v, col.Type
 	}
@@ -268,8 +269,8 @@ func (e *Engine) fromStats(ctx context.Context, c *conn, text string, t *catalog
 	sel := make([]string, len(vals))
 	for i, v := range vals {
 		lit := "NULL"
-		if v != "\x00" {
-			lit = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		if v != nil {
+			lit = "'" + strings.ReplaceAll(*v, "'", "''") + "'"
 		}
 		sel[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", lit, types[i], QuoteIdent(info.Schema.Field(i).Name))
 	}
@@ -324,10 +325,10 @@ func certain(t *catalog.Table, f *catalog.File, p *sql.Pred) bool {
 }
 
 // extreme is the min (or max) of a column over files, exact from statistics;
-// "\x00" stands for NULL (no non-NULL value).
-func extreme(t *catalog.Table, col catalog.Column, files []*catalog.File, isMax bool) (string, bool) {
+// nil stands for NULL (no non-NULL value).
+func extreme(t *catalog.Table, col catalog.Column, files []*catalog.File, isMax bool) (*string, bool) {
 	if !exactStats(t, col) {
-		return "", false
+		return nil, false
 	}
 	best, found := "", false
 	for _, f := range files {
@@ -343,13 +344,13 @@ func extreme(t *catalog.Table, col catalog.Column, files []*catalog.File, isMax 
 			}
 			st, ok := f.Stats[col.Name]
 			if !ok || st.NullCount < 0 {
-				return "", false
+				return nil, false
 			}
 			if st.NullCount == f.Rows {
 				continue
 			}
 			if !st.HasMinMax || f.FileType(col.Name) != col.Type {
-				return "", false
+				return nil, false
 			}
 			v = st.Min
 			if isMax {
@@ -358,16 +359,16 @@ func extreme(t *catalog.Table, col catalog.Column, files []*catalog.File, isMax 
 		}
 		c, ok := catalog.Compare(col.Type, v, best)
 		if found && !ok {
-			return "", false
+			return nil, false
 		}
 		if !found || (isMax && c > 0) || (!isMax && c < 0) {
 			best, found = v, true
 		}
 	}
 	if !found {
-		return "\x00", true
+		return nil, true
 	}
-	return best, true
+	return &best, true
 }
 
 // exactStats reports whether a column's min/max statistics are exact values:

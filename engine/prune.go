@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/paulmach/orb/encoding/wkt"
@@ -117,6 +119,19 @@ func leafMayMatch(t *catalog.Table, f *catalog.File, p *sql.Pred, nullSupplying 
 // inRange reports whether a value in [lo, hi] may satisfy the leaf. With
 // trustLo or trustHi false, that bound is taken as unbounded.
 func inRange(typ, lo, hi string, p *sql.Pred, trustLo, trustHi bool) bool {
+	if typ == "DOUBLE" || typ == "FLOAT" || typ == "REAL" {
+		// DuckDB compares a float column with a decimal literal through a
+		// conversion that may be off by an ulp: a value equal to the
+		// literal in exact arithmetic may compare greater. Prune only
+		// beyond a margin of such errors.
+		// A FLOAT's text is shortest for float32, not for the double
+		// DuckDB compares it as: a wider margin.
+		rel := 1e-9
+		if typ != "DOUBLE" {
+			rel = 1e-6
+		}
+		lo, hi = widenFloat(lo, -rel), widenFloat(hi, rel)
+	}
 	// below: v < lo certainly; above: v > hi certainly (both false when
 	// unknown).
 	cmp := func(a, b string) (int, bool) { return catalog.Compare(typ, a, b) }
@@ -250,4 +265,16 @@ func extentMayMatch(t *catalog.Table, f *catalog.File, p *sql.Pred) bool {
 	}
 	b := g.Bound()
 	return !(f.BBox.MaxX < b.Min[0] || f.BBox.MinX > b.Max[0] || f.BBox.MaxY < b.Min[1] || f.BBox.MinY > b.Max[1])
+}
+
+// widenFloat moves a float bound by rel of itself (negative: down), a
+// margin far above conversion errors and far below any range worth
+// pruning by.
+func widenFloat(v string, rel float64) string {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return v
+	}
+	f += math.Abs(f)*rel + math.Copysign(1e-300, rel)
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
