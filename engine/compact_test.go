@@ -90,7 +90,7 @@ func TestCompactionMergesSmallFiles(t *testing.T) {
 	require.Len(t, archiveFiles(t, dir), 26)
 	require.Equal(t, [][]string{want}, fixture.ArrowRows(t, early))
 	early.Release()
-	require.Eventually(t, func() bool { return len(archiveFiles(t, dir)) == 2 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(archiveFiles(t, dir)) == 2 }, time.Minute, 10*time.Millisecond)
 
 	require.Equal(t, want, count(t, eng))
 	require.Equal(t, perDay, lq(t, eng, "SELECT day, count(*), sum(value)::DOUBLE FROM readings GROUP BY day ORDER BY day"))

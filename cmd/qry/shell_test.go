@@ -85,7 +85,7 @@ func (tm *term) wait(t *testing.T) error {
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(15 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("shell did not exit")
 		return nil
 	}

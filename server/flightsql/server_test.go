@@ -260,7 +260,7 @@ const endless = "SELECT i, i * 2 AS j FROM range(1000000000000) r(i)"
 
 func waitRunning(t *testing.T, s *flightsql.Server, n int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return s.Running() == n }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return s.Running() == n }, time.Minute, 10*time.Millisecond)
 }
 
 func TestCancelFlightInfo(t *testing.T) {
