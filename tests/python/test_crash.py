@@ -75,6 +75,11 @@ def test_kill_9_loses_nothing_acknowledged(qry_bin, tmp_path):
             srv.proc.wait()
             time.sleep(rnd.uniform(0, 0.3))
             srv = start_server(qry_bin, *args)
+        # Write on until a compaction has merged files, however slow the
+        # machine (the kills above may have come before enough ticks).
+        deadline = time.time() + 180
+        while not list((tmp_path / "readings").rglob("compact-*.parquet")) and time.time() < deadline:
+            time.sleep(0.1)
         time.sleep(1)
     finally:
         stop.touch()

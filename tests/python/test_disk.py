@@ -121,7 +121,7 @@ def test_full_and_read_only_disk(qry_bin, tmp_path, small_disk):
             cur.adbc_ingest("events", rows(next_id, 100), mode="append")
             acked += 100
             next_id += 100
-            deadline = time.time() + 20
+            deadline = time.time() + 120
             while time.time() < deadline and not list(small_disk.glob("*.parquet")):
                 time.sleep(0.1)
             assert list(small_disk.glob("*.parquet")), "no tick archived once the disk was back"

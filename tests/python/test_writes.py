@@ -70,7 +70,7 @@ def test_adbc_ingest_then_read_back_and_archive(writable):
     same(read_back(writable, "id < 1000"), df)
 
     # The tick archives them as Parquet under day= directories.
-    deadline = time.time() + 15
+    deadline = time.time() + 120
     files = []
     while time.time() < deadline:
         files = sorted(writable.root.glob("day=*/*.parquet"))
