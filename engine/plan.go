@@ -94,6 +94,9 @@ func (e *Engine) plan(ctx context.Context, text string, c *conn) (*Plan, error) 
 	}
 	st, err := e.parser.Parse(ctx, inner)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxErr(ctx) // a timeout, not a refusal
+		}
 		if e.opts.Sandbox {
 			return nil, refusal(text, len(explain), err)
 		}
