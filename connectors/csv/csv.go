@@ -291,7 +291,7 @@ func readExpr(files []string, read map[string]string, cols []connectors.Column, 
 	if hive == "" {
 		hive = ", hive_partitioning=false"
 	}
-	if !nulNames(cols) {
+	if !connectors.NulNames(cols) {
 		return fmt.Sprintf("read_csv(%s, auto_detect=false%s, columns=%s%s)", connectors.FileList(files), args(read), connectors.StructLiteral(cols), hive)
 	}
 	types := make([]string, len(cols))
@@ -300,8 +300,6 @@ func readExpr(files []string, read map[string]string, cols []connectors.Column, 
 	}
 	return fmt.Sprintf("read_csv(%s%s, types=[%s]%s)", connectors.FileList(files), args(read), strings.Join(types, ", "), hive)
 }
-
-func nulNames(cols []connectors.Column) bool { return connectors.NulNames(cols) }
 
 // Scan reads the files with read_csv, each with its own dialect and
 // columns, typed as the table's columns (see connectors.GroupedScan).
