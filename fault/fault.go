@@ -183,7 +183,7 @@ func (w *wrapped) Unwrap() error { return w.err }
 // else is Internal.
 func KindOf(err error) Kind {
 	for e := err; e != nil; {
-		switch v := e.(type) {
+		switch v := e.(type) { //nolint:errorlint // walks the chain itself: the outermost Kind wins
 		case *Error:
 			return v.Kind
 		case *wrapped:
