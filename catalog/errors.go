@@ -1,12 +1,12 @@
 package catalog
 
-import "errors"
+import "github.com/qry-dev/qry/fault"
 
 var (
 	// ErrNotFound is returned for a path or table that does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = fault.New(fault.NotFound, "not found")
 	// ErrConfig is wrapped by every error in a qry.yaml.
-	ErrConfig = errors.New("config")
+	ErrConfig = fault.New(fault.Invalid, "config")
 	// ErrSchema is wrapped when a file's schema cannot join its table's.
-	ErrSchema = errors.New("schema conflict")
+	ErrSchema = fault.New(fault.IO, "schema conflict")
 )

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/fault"
 )
 
 // File is a parsed qry.yaml.
@@ -66,7 +67,7 @@ func (es Errors) Is(target error) bool { return target == ErrInvalid }
 
 // ErrInvalid is what errors.Is finds in the error of a file that does not
 // parse or check.
-var ErrInvalid = errors.New("invalid configuration")
+var ErrInvalid = fault.New(fault.Invalid, "invalid configuration")
 
 // scalar is a single value with the line it is on.
 type scalar struct {

@@ -2,57 +2,47 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/sql"
 )
 
 var (
 	// ErrCanceled is returned when the caller cancelled a query.
-	ErrCanceled = errors.New("query canceled")
+	ErrCanceled = fault.New(fault.Canceled, "query canceled")
 	// ErrTimeout is returned when a query ran past its deadline.
-	ErrTimeout = errors.New("query timed out")
+	ErrTimeout = fault.New(fault.Timeout, "query timed out")
 	// ErrMultipleStatements is returned for input holding more than one
 	// statement: DuckDB would run all but the last while preparing.
 	ErrMultipleStatements = sql.ErrMultipleStatements
 	// ErrEmpty is returned for input holding no statement.
 	ErrEmpty = sql.ErrEmpty
 	// ErrClosed is returned after Close.
-	ErrClosed = errors.New("engine closed")
+	ErrClosed = fault.New(fault.Unavailable, "engine closed")
 )
 
-// Kind classifies a DuckDB error.
-type Kind string
+// Kind classifies an error; see package fault for the table that maps each
+// Kind to what the front ends show.
+type Kind = fault.Kind
 
 // Kinds of DuckDB errors qry tells apart.
 const (
-	KindSyntax   Kind = "syntax"   // Parser Error
-	KindCatalog  Kind = "catalog"  // unknown table, function, ...
-	KindBinder   Kind = "binder"   // unknown column, wrong types
-	KindIO       Kind = "io"       // a file could not be read
-	KindInvalid  Kind = "invalid"  // conversion, constraint, invalid input
-	KindResource Kind = "resource" // out of memory
-	KindInternal Kind = "internal"
+	KindSyntax   = fault.Syntax   // Parser Error
+	KindCatalog  = fault.Catalog  // unknown table, function, ...
+	KindBinder   = fault.Binder   // unknown column, wrong types
+	KindIO       = fault.IO       // a file could not be read
+	KindInvalid  = fault.Invalid  // conversion, constraint, invalid input
+	KindResource = fault.Resource // out of memory
+	KindInternal = fault.Internal
 )
 
 // QueryError is an error DuckDB reported for a statement. Msg is DuckDB's own
 // text on one line, which names the file, line or column at fault when it
 // knows them; Line and Col (1-based, 0 when unknown) locate the error in the
 // SQL text.
-type QueryError struct {
-	Kind      Kind
-	Msg       string
-	Line, Col int
-}
-
-func (e *QueryError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s (line %d, column %d)", e.Msg, e.Line, e.Col)
-	}
-	return e.Msg
-}
+type QueryError = fault.Error
 
 func newQueryError(msg string) error {
 	k := KindInternal
@@ -73,7 +63,7 @@ func newQueryError(msg string) error {
 	case "INTERRUPT Error":
 		return ErrCanceled
 	}
-	qe := &QueryError{Kind: k}
+	qe := &fault.Error{Kind: k}
 	// DuckDB appends "LINE n: <text>" and a line with a caret under the
 	// error's position; turn them into Line and Col.
 	lines := strings.Split(strings.TrimSpace(msg), "\n")
@@ -100,17 +90,17 @@ func newQueryError(msg string) error {
 }
 
 // ErrParams is returned when parameters do not match a statement.
-var ErrParams = errors.New("parameters")
+var ErrParams = fault.New(fault.Params, "parameters")
 
 // ErrBusy is returned when too many queries already wait for a connection.
-var ErrBusy = errors.New("server busy: too many queries queued")
+var ErrBusy = fault.New(fault.Busy, "server busy: too many queries queued")
 
 // ErrForbidden is wrapped by statements a sandbox refuses.
 var ErrForbidden = sql.ErrForbidden
 
 // ErrResultTooLarge is returned when a result passes Options.MaxResultRows
 // or MaxResultBytes.
-var ErrResultTooLarge = errors.New("result too large")
+var ErrResultTooLarge = fault.New(fault.TooLarge, "result too large")
 
 // clean turns the sandbox's served paths in a DuckDB error back into the
 // files' own paths.

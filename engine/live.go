@@ -25,6 +25,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine/wal"
+	"github.com/qry-dev/qry/fault"
 )
 
 // LiveCatalog is the in-memory database holding writable tables' live rows.
@@ -216,7 +217,7 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 
 // ErrOtherWriter is wrapped by writes to a table another qry process
 // writes.
-var ErrOtherWriter = errors.New("another qry process writes this table; this one only reads its archive")
+var ErrOtherWriter = fault.New(fault.Conflict, "another qry process writes this table; this one only reads its archive")
 
 // lock takes the table's writer lock (an flock on <root>/_qry_wal/lock,
 // released by the kernel when the process ends, kill -9 included). It
@@ -317,15 +318,15 @@ func (lt *liveTable) liveSelect(t *catalog.Table) string {
 }
 
 // ErrNotWritable is returned for writes to a table that does not take them.
-var ErrNotWritable = errors.New("table is read-only: declare it writable in qry.yaml to write to it")
+var ErrNotWritable = fault.New(fault.ReadOnly, "table is read-only: declare it writable in qry.yaml to write to it")
 
 // ErrStorage is wrapped by writes the disk did not take (full, read-only,
 // failing): nothing of them is written, and reads go on.
-var ErrStorage = errors.New("write not saved")
+var ErrStorage = fault.New(fault.Storage, "write not saved")
 
 // ErrWrite is wrapped by writes refused for what they hold (a wrong type, an
 // unknown column, a NULL where none may be).
-var ErrWrite = errors.New("bad write")
+var ErrWrite = fault.New(fault.BadWrite, "bad write")
 
 // Append writes batches to a writable table as one write: validated, made
 // durable in the write-ahead log (fsynced), then visible to queries. Either

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -19,13 +18,14 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
+	"github.com/qry-dev/qry/fault"
 )
 
 // Formats lists the output formats by name.
 var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown", "parquet", "arrow"}
 
 // ErrFormat is returned for an unknown format name.
-var ErrFormat = errors.New("unknown format")
+var ErrFormat = fault.New(fault.Usage, "unknown format")
 
 // Binary reports whether a format writes bytes that do not belong on a
 // terminal.

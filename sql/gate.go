@@ -1,13 +1,14 @@
 package sql
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/qry-dev/qry/fault"
 )
 
 // ErrForbidden is wrapped by CheckSources's errors.
-var ErrForbidden = errors.New("not allowed")
+var ErrForbidden = fault.New(fault.Forbidden, "not allowed")
 
 // allowedFunctions are the table functions a sandboxed statement may call:
 // they generate rows and read no file.

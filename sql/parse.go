@@ -12,6 +12,7 @@ import (
 
 	// DuckDB's database/sql driver, for its parser only.
 	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/qry-dev/qry/fault"
 )
 
 // ErrNotSelect is returned by Parse for statements other than SELECT
@@ -24,10 +25,10 @@ var ErrParse = errors.New("parse")
 
 // ErrMultipleStatements is returned for text holding more than one
 // statement.
-var ErrMultipleStatements = errors.New("one statement at a time, please")
+var ErrMultipleStatements = fault.New(fault.Statement, "one statement at a time, please")
 
 // ErrEmpty is returned for text holding no statement.
-var ErrEmpty = errors.New("no SQL statement")
+var ErrEmpty = fault.New(fault.Statement, "no SQL statement")
 
 // Parser parses SQL with DuckDB's parser. It holds a private in-memory DuckDB
 // that never sees data. Safe for concurrent use.

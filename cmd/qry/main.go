@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/qry-dev/qry/config"
+	"github.com/qry-dev/qry/fault"
 )
 
 func main() {
@@ -37,10 +38,12 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
+// exitCode is fault's exit code for err's Kind (see fault.ExitFailed and
+// the codes beside it); a usage error is fault.ExitUsage.
 func exitCode(err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
-		return 2
+		return fault.ExitUsage
 	}
-	return 1
+	return fault.KindOf(err).Exit()
 }

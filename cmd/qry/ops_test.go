@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/fixture"
 )
 
@@ -109,14 +110,14 @@ func TestSettingsPrecedence(t *testing.T) {
 	require.Equal(t, "s\n3\n", r.stdout, r.stderr)
 	// The file sandboxes it.
 	r = runEnv(nil, "query", "-c", cfg, "-F", "csv", q)
-	require.Equal(t, 1, r.code)
+	require.Equal(t, fault.ExitForbidden, r.code)
 	require.Contains(t, r.stderr, "read_csv")
 	// The environment beats the file, and names the file too.
 	r = runEnv([]string{"QRY_SANDBOX=false", "QRY_CONFIG=" + cfg}, "query", "-F", "csv", q)
 	require.Equal(t, "s\n3\n", r.stdout, r.stderr)
 	// A flag beats the environment.
 	r = runEnv([]string{"QRY_SANDBOX=false"}, "query", "-c", cfg, "--sandbox=true", "-F", "csv", q)
-	require.Equal(t, 1, r.code)
+	require.Equal(t, fault.ExitForbidden, r.code)
 	// QRY_DATA lists directories.
 	r = runEnv([]string{"QRY_DATA=" + sampleDir(t)}, "tables", "-F", "csv")
 	require.Equal(t, 0, r.code, r.stderr)

@@ -38,6 +38,7 @@ import (
 	orbjson "github.com/paulmach/orb/geojson"
 
 	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/fault"
 )
 
 // Column names every GeoJSON table has, besides its properties.
@@ -48,7 +49,7 @@ const (
 var bboxColumns = []string{"minx", "miny", "maxx", "maxy"}
 
 // ErrInvalid is wrapped by every error about a malformed GeoJSON file.
-var ErrInvalid = errors.New("invalid GeoJSON")
+var ErrInvalid = fault.New(fault.IO, "invalid GeoJSON")
 
 // Connector is the GeoJSON connector. CacheDir holds the sidecars; it must be
 // set.

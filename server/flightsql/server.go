@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 )
 
 // Options configure a Server. The zero value of each field is usable.
@@ -192,7 +193,7 @@ func (s *Server) describe(ctx context.Context, sql string) (*engine.Statement, e
 }
 
 // ErrUpdate is returned when an INSERT is sent as a query.
-var ErrUpdate = errors.New("an INSERT is an update: run it with ExecuteUpdate (executeUpdate in JDBC, cursor.execute in ADBC)")
+var ErrUpdate = fault.New(fault.Statement, "an INSERT is an update: run it with ExecuteUpdate (executeUpdate in JDBC, cursor.execute in ADBC)")
 
 func (s *Server) flightInfo(desc *flight.FlightDescriptor, schema *arrow.Schema, ticket []byte) *flight.FlightInfo {
 	info := &flight.FlightInfo{

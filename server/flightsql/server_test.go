@@ -236,7 +236,7 @@ func TestErrorsAreStatuses(t *testing.T) {
 		{"SELECT * FORM trips", codes.InvalidArgument, "syntax error"},
 		{"SELECT nope FROM trips", codes.InvalidArgument, `"nope"`},
 		{"SELECT 1; SELECT 2", codes.InvalidArgument, "one statement"},
-		{"CREATE TABLE x AS SELECT 1", codes.InvalidArgument, "read-only"},
+		{"CREATE TABLE x AS SELECT 1", codes.PermissionDenied, "read-only"},
 	} {
 		t.Run(tc.sql, func(t *testing.T) {
 			_, err := e.client.Execute(context.Background(), tc.sql)

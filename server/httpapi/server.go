@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/server/auth"
 )
 
@@ -131,22 +131,10 @@ func (s *Server) user(r *http.Request) (string, bool) {
 	return "", false
 }
 
-// apiError is the JSON body of every error answer.
-type apiError struct {
-	Error  string `json:"error"`
-	Kind   string `json:"kind,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	Column int    `json:"column,omitempty"`
-}
-
 // fail answers with err's status and a JSON body.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := httpStatus(err)
-	body := apiError{Error: err.Error()}
-	var qe *engine.QueryError
-	if errors.As(err, &qe) {
-		body.Kind, body.Line, body.Column = string(qe.Kind), qe.Line, qe.Col
-	}
+	body := fault.BodyOf(err)
 	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
