@@ -161,6 +161,16 @@ type WritableColumn struct {
 	NotNull    bool
 }
 
+// Column finds a declared column by name, ignoring case.
+func (w *Writable) Column(name string) (WritableColumn, bool) {
+	for _, c := range w.Columns {
+		if strings.EqualFold(c.Name, name) {
+			return c, true
+		}
+	}
+	return WritableColumn{}, false
+}
+
 // Rows is the table's row count from statistics.
 func (t *Table) Rows() int64 {
 	var n int64
@@ -256,6 +266,16 @@ type Snapshot struct {
 	// Problems are roots that could not be read at all.
 	Problems []Problem
 	byName   map[string]*Table
+}
+
+// NewSnapshot is a snapshot of the given tables, for packages that plan
+// over a catalog they did not build (tests of the planner).
+func NewSnapshot(version uint64, tables ...*Table) *Snapshot {
+	s := &Snapshot{Version: version, Tables: tables, byName: map[string]*Table{}}
+	for _, t := range tables {
+		s.byName[strings.ToLower(t.Name)] = t
+	}
+	return s
 }
 
 // Table finds a table by name, case-insensitively.

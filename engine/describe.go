@@ -3,11 +3,11 @@
 package engine
 
 import (
+	"github.com/qry-dev/qry/internal/duck"
+
 	"context"
-	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	mapping "github.com/duckdb/duckdb-go-bindings"
 )
 
 // Statement describes a prepared statement without running it.
@@ -33,81 +33,43 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 	if err := e.syncViews(ctx); err != nil {
 		return nil, err
 	}
-	var expect mapping.StatementType
+	kind := duck.Other
 	if e.opts.Sandbox {
 		// The same gate as Query.
 		p, err := e.plan(ctx, sql, nil)
 		if err != nil {
 			return nil, err
 		}
-		expect = p.expect()
+		kind = expect(p)
 	}
 	c, err := e.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer e.release(c)
-	st, err := e.describeOn(ctx, c, sql, expect)
+	st, err := e.describeOn(ctx, c, sql, kind)
 	return st, e.clean(err)
 }
 
 // describeOn is Describe's work on a connection the caller holds; expect
-// is the statement type the planner took sql for (see gate).
-func (e *Engine) describeOn(ctx context.Context, c *conn, sql string, expect mapping.StatementType) (*Statement, error) {
-	defer interruptOnDone(ctx, c)()
-	stmt, err := prepare(c, sql)
+// is the statement kind the planner took sql for (see gate).
+func (e *Engine) describeOn(ctx context.Context, c *duck.Conn, sql string, expect duck.Kind) (*Statement, error) {
+	defer c.InterruptOnDone(ctx)()
+	stmt, err := c.Prepare(sql)
 	if err != nil {
 		return nil, err
 	}
-	defer mapping.DestroyPrepare(&stmt)
+	defer stmt.Close()
 	if err := e.gate(stmt, expect); err != nil {
 		return nil, err
 	}
-
-	var opts mapping.ArrowOptions
-	mapping.ConnectionGetArrowOptions(c.c, &opts)
-	defer mapping.DestroyArrowOptions(&opts)
-	cc := mapping.PreparedStatementColumnCount(stmt)
-	names := make([]string, cc)
-	types := make([]mapping.LogicalType, cc)
-	for i := range cc {
-		names[i] = mapping.PreparedStatementColumnName(stmt, i)
-		types[i] = mapping.PreparedStatementColumnLogicalType(stmt, i)
-	}
-	st := &Statement{}
-	if st.Schema, err = arrowSchema(opts, types, names); err != nil {
+	st := &Statement{Params: stmt.Params()}
+	if st.Schema, err = stmt.Schema(); err != nil {
 		return nil, err
 	}
-	if st.Params, err = paramSchema(c, stmt); err != nil {
-		return nil, err
-	}
-	switch mapping.PreparedStatementType(stmt) {
-	case mapping.StatementTypeSelect, mapping.StatementTypeExplain, mapping.StatementTypeRelation:
+	switch stmt.Kind() {
+	case duck.Select, duck.Explain, duck.Relation:
 		st.ReadOnly = true
 	}
 	return st, nil
-}
-
-// paramSchema describes a prepared statement's parameters ($1, $2, ...);
-// one whose type DuckDB cannot tell yet is arrow.Null.
-func paramSchema(c *conn, stmt mapping.PreparedStatement) (*arrow.Schema, error) {
-	var opts mapping.ArrowOptions
-	mapping.ConnectionGetArrowOptions(c.c, &opts)
-	defer mapping.DestroyArrowOptions(&opts)
-	n := mapping.NParams(stmt)
-	fields := make([]arrow.Field, n)
-	for i := range n {
-		name := fmt.Sprintf("$%d", i+1)
-		lt := mapping.ParamLogicalType(stmt, i+1)
-		fields[i] = arrow.Field{Name: name, Type: arrow.Null, Nullable: true}
-		if mapping.GetTypeId(lt) != mapping.TypeInvalid && mapping.GetTypeId(lt) != mapping.TypeAny {
-			if ps, err := arrowSchema(opts, []mapping.LogicalType{lt}, []string{name}); err == nil {
-				fields[i] = ps.Field(0)
-				fields[i].Nullable = true
-			}
-			continue
-		}
-		mapping.DestroyLogicalType(&lt)
-	}
-	return arrow.NewSchema(fields, nil), nil
 }

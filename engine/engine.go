@@ -3,8 +3,10 @@
 package engine
 
 import (
+	"github.com/qry-dev/qry/internal/duck"
+	"github.com/qry-dev/qry/live"
+
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -13,10 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	mapping "github.com/duckdb/duckdb-go-bindings"
-
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/internal/served"
+	"github.com/qry-dev/qry/resultcache"
 	"github.com/qry-dev/qry/sql"
 )
 
@@ -86,19 +88,19 @@ func DefaultOptions() Options {
 type Engine struct {
 	cat  *catalog.Catalog
 	log  *slog.Logger
-	db   mapping.Database
-	pool chan *conn
-	all  []*conn
+	db   *duck.DB
+	pool chan *duck.Conn
+	all  []*duck.Conn
 	opts Options
 	mem  *poolAllocator
 
 	parser *sql.Parser
-	cache  *resultCache
+	cache  *resultcache.Cache[*Plan] // nil: no cache
 	// consistent are the functions whose value depends on their arguments
 	// alone (see consistentFunctions): only statements calling nothing
 	// else are cached.
 	consistent map[string]bool
-	served     *served // in a sandbox: the files DuckDB may open
+	served     *served.Files // in a sandbox: the files DuckDB may open
 
 	waiting atomic.Int64
 
@@ -107,28 +109,9 @@ type Engine struct {
 	views       map[string]bool
 	rejectViews map[string]bool // <table>_rejects views (lower-case names)
 
-	// The live tier: writable tables by lower-case name.
-	live      map[string]*liveTable
-	extra     []*conn // writers' own connections
-	stopTicks context.CancelFunc
-	// tickMu lets a tick hand rows from the live tier to the archive while
-	// no query is between planning and the start of its execution (write
-	// lock); queries hold the read lock over that span.
-	tickMu      sync.RWMutex
-	readers     readers // queries by compaction epoch
-	bg          sync.WaitGroup
-	bgCtx       context.Context // ends at Close
-	writes      atomic.Int64
-	tickStatsMu sync.Mutex
-	lastTick    time.Time
-	ticks       int64
-	tickFails   int64
+	live *live.Tier // the writable tables
 
 	closeOnce sync.Once
-}
-
-type conn struct {
-	c mapping.Connection
 }
 
 // Open starts DuckDB and makes every catalog table queryable by name.
@@ -150,11 +133,6 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var cfg mapping.Config
-	if mapping.CreateConfig(&cfg) == mapping.StateError {
-		return nil, errors.New("open duckdb: cannot create config")
-	}
-	defer mapping.DestroyConfig(&cfg)
 	settings := map[string]string{
 		"threads":                      fmt.Sprint(opts.Threads),
 		"autoinstall_known_extensions": "false",
@@ -169,49 +147,44 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	if opts.MaxTempSize != "" {
 		settings["max_temp_directory_size"] = opts.MaxTempSize
 	}
-	for k, v := range settings {
-		if mapping.SetConfig(cfg, k, v) == mapping.StateError {
-			return nil, fmt.Errorf("open duckdb: setting %s=%s rejected", k, v)
-		}
+	db, err := duck.Open(settings)
+	if err != nil {
+		return nil, err
 	}
-	e := &Engine{cat: cat, log: log, opts: opts, mem: &poolAllocator{}, pool: make(chan *conn, opts.MaxConns), views: map[string]bool{}}
-	var msg string
-	if mapping.OpenExt(":memory:", &e.db, cfg, &msg) == mapping.StateError {
-		return nil, fmt.Errorf("open duckdb: %s", msg)
-	}
+	e := &Engine{cat: cat, log: log, opts: opts, db: db, mem: &poolAllocator{}, pool: make(chan *duck.Conn, opts.MaxConns), views: map[string]bool{}}
 	parser, err := sql.OpenParser()
 	if err != nil {
-		mapping.Close(&e.db)
+		db.Close()
 		return nil, err
 	}
 	e.parser = parser
 	if opts.Sandbox {
-		e.cache = newResultCache(opts.ResultCacheBytes)
+		e.cache = resultcache.New[*Plan](opts.ResultCacheBytes)
 	}
 	for i := 0; i < opts.MaxConns; i++ {
-		c := &conn{}
-		if mapping.Connect(e.db, &c.c) == mapping.StateError {
+		c, err := db.Connect()
+		if err != nil {
 			e.Close()
-			return nil, errors.New("open duckdb: cannot connect")
+			return nil, err
 		}
 		e.all = append(e.all, c)
 		// Tables live in a catalog named qry (schema main), the name
 		// clients see in metadata: qry.main.trips works as well as trips.
 		if i == 0 {
 			// Footers read once stay in memory: repeated scans skip them.
-			if err := exec(c, "ATTACH ':memory:' AS "+CatalogName+"; SET GLOBAL parquet_metadata_cache = true"); err != nil {
+			if err := c.Exec("ATTACH ':memory:' AS " + CatalogName + "; SET GLOBAL parquet_metadata_cache = true"); err != nil {
 				e.Close()
 				return nil, fmt.Errorf("open duckdb: %w", err)
 			}
 		}
-		if err := exec(c, "USE "+CatalogName); err != nil {
+		if err := c.Exec("USE " + CatalogName); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("open duckdb: %w", err)
 		}
 		e.pool <- c
 	}
 	if e.cache != nil {
-		if e.consistent, err = consistentFunctions(e.all[0], e); err != nil {
+		if e.consistent, err = consistentFunctions(e.all[0]); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("open duckdb: %w", err)
 		}
@@ -219,21 +192,24 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	// GeoJSON geometries are DuckDB's built-in GEOMETRY; with the spatial
 	// extension installed, its ST_* functions work on them too. qry never
 	// downloads it.
-	if err := exec(e.all[0], "LOAD spatial"); err != nil {
+	if err := e.all[0].Exec("LOAD spatial"); err != nil {
 		log.Debug("spatial extension not loaded", "err", err)
 	}
-	if err := e.openLive(ctx); err != nil {
+	e.live, err = live.Open(ctx, live.Options{DB: db, Catalog: cat, Schema: CatalogName, Logger: log,
+		Scan:      func(t *catalog.Table, files []*catalog.File) (string, error) { return t.Scan(files, e.via()) },
+		SyncViews: func(c *duck.Conn) error { return e.syncViewsOn(c) }})
+	if err != nil {
 		e.Close()
 		return nil, err
 	}
 	if opts.Sandbox {
-		if e.served, err = openServed(opts.SandboxDir, cat.Roots()); err != nil {
+		if e.served, err = served.Open(opts.SandboxDir, cat.Roots()); err != nil {
 			e.Close()
 			return nil, err
 		}
-		for _, r := range e.served.coarse {
+		for _, r := range e.served.Coarse {
 			log.Warn("sandbox: data root on another file system than the sandbox directory: DuckDB may read any file under it; put --cache-dir on the same file system for file-exact confinement",
-				"root", r, "sandbox_dir", e.served.dir)
+				"root", r, "sandbox_dir", e.served.Dir)
 		}
 		if err := e.lockDown(); err != nil {
 			e.Close()
@@ -244,10 +220,7 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		e.Close()
 		return nil, err
 	}
-	if len(e.live) > 0 {
-		e.bgCtx, e.stopTicks = context.WithCancel(context.Background())
-		e.runTicks(e.bgCtx)
-	}
+	e.live.Start()
 	return e, nil
 }
 
@@ -258,38 +231,25 @@ func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
 // must be released first.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
-		if e.stopTicks != nil {
-			e.stopTicks()
+		if e.live != nil {
+			e.live.Close()
 		}
-		e.bg.Wait()
-		for _, lt := range e.live {
-			lt.tickMu.Lock() // let a tick under way finish
-			lt.mu.Lock()
-			if lt.log != nil {
-				lt.log.Close()
-			}
-			if lt.lockFile != nil {
-				lt.lockFile.Close() // releases the writer lock
-			}
-			lt.mu.Unlock()
-			lt.tickMu.Unlock()
+		e.cache.Clear()
+		for _, c := range e.all {
+			c.Close()
 		}
-		if e.cache != nil {
-			e.cache.clear()
+		if e.db != nil {
+			e.db.Close()
 		}
-		for _, c := range append(e.all, e.extra...) {
-			mapping.Disconnect(&c.c)
-		}
-		mapping.Close(&e.db)
 		if e.parser != nil {
 			e.parser.Close()
 		}
-		e.served.close()
+		e.served.Close()
 	})
 	return nil
 }
 
-func (e *Engine) acquire(ctx context.Context) (*conn, error) {
+func (e *Engine) acquire(ctx context.Context) (*duck.Conn, error) {
 	select {
 	case c := <-e.pool:
 		return c, nil
@@ -304,7 +264,7 @@ func (e *Engine) acquire(ctx context.Context) (*conn, error) {
 	case c := <-e.pool:
 		return c, nil
 	case <-ctx.Done():
-		return nil, ctxErr(ctx)
+		return nil, duck.CtxErr(ctx)
 	}
 }
 
@@ -323,20 +283,20 @@ func (e *Engine) MaxConns() int { return len(e.all) }
 // locked. The order matters: allowed_directories must be set before
 // external access is disabled.
 func (e *Engine) lockDown() error {
-	dirs := e.served.allowed()
+	dirs := e.served.Allowed()
 	for i, d := range dirs {
 		dirs[i] = connectors.QuoteString(d)
 	}
 	stmt := fmt.Sprintf("SET allowed_directories = [%s]; SET enable_external_access = false; "+
 		"SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET lock_configuration = true",
 		strings.Join(dirs, ", "))
-	if err := exec(e.all[0], stmt); err != nil {
+	if err := e.all[0].Exec(stmt); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	return nil
 }
 
-func (e *Engine) release(c *conn) { e.pool <- c }
+func (e *Engine) release(c *duck.Conn) { e.pool <- c }
 
 // Refresh refreshes the catalog and the engine's view of it.
 func (e *Engine) Refresh(ctx context.Context) error {
@@ -357,7 +317,7 @@ func (e *Engine) syncViews(ctx context.Context) error {
 		return err
 	}
 	defer e.release(c)
-	return e.syncViewsOn(ctx, c)
+	return e.syncViewsOn(c)
 }
 
 func (e *Engine) viewVersionNow() uint64 {
@@ -373,14 +333,14 @@ func (e *Engine) tableExpr(t *catalog.Table, files []*catalog.File) (string, err
 	if err != nil {
 		return "", err
 	}
-	if lt, ok := e.live[strings.ToLower(t.Name)]; ok {
-		return fmt.Sprintf("(SELECT * FROM %s UNION ALL %s)", scan, lt.liveSelect(t)), nil
+	if rows, ok := e.live.Select(t); ok {
+		return fmt.Sprintf("(SELECT * FROM %s UNION ALL %s)", scan, rows), nil
 	}
 	return scan, nil
 }
 
 // syncViewsOn is syncViews on a connection the caller holds.
-func (e *Engine) syncViewsOn(_ context.Context, c *conn) error {
+func (e *Engine) syncViewsOn(c *duck.Conn) error {
 	snap := e.cat.Snapshot()
 	e.viewMu.Lock()
 	defer e.viewMu.Unlock()
@@ -395,7 +355,7 @@ func (e *Engine) syncViewsOn(_ context.Context, c *conn) error {
 			continue
 		}
 		stmt := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM %s", connectors.QuoteIdent(t.Name), scan)
-		if err := exec(c, stmt); err != nil {
+		if err := c.Exec(stmt); err != nil {
 			e.log.Warn("table not queryable", "table", t.Name, "err", err)
 			continue
 		}
@@ -411,8 +371,8 @@ func (e *Engine) syncViewsOn(_ context.Context, c *conn) error {
 			e.log.Warn("rejects table not made: a table has its name", "table", name)
 			continue
 		}
-		stmt := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS %s", connectors.QuoteIdent(name), rejectsSelect(t))
-		if err := exec(c, stmt); err != nil {
+		stmt := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS %s", connectors.QuoteIdent(name), t.RejectsSelect())
+		if err := c.Exec(stmt); err != nil {
 			e.log.Warn("rejects table not made", "table", name, "err", err)
 			continue
 		}
@@ -422,7 +382,7 @@ func (e *Engine) syncViewsOn(_ context.Context, c *conn) error {
 	e.rejectViews = rejects
 	for name := range e.views {
 		if !keep[name] {
-			if err := exec(c, "DROP VIEW IF EXISTS "+connectors.QuoteIdent(name)); err != nil {
+			if err := c.Exec("DROP VIEW IF EXISTS " + connectors.QuoteIdent(name)); err != nil {
 				return err
 			}
 		}
@@ -432,7 +392,7 @@ func (e *Engine) syncViewsOn(_ context.Context, c *conn) error {
 	if e.served != nil {
 		// Links of files the catalog no longer serves go, but for files a
 		// compaction replaced that running queries may still read.
-		e.served.prune(e.cat.IsRetired)
+		e.served.Prune(e.cat.IsRetired)
 	}
 	return nil
 }
@@ -443,24 +403,7 @@ func (e *Engine) via() func(string) (string, error) {
 	if e.served == nil {
 		return nil
 	}
-	return e.served.path
-}
-
-// rejectsSelect is a SELECT of the lines the table's files left out:
-// file, line, column, error, original_line.
-func rejectsSelect(t *catalog.Table) string {
-	text := func(s string) string { return connectors.QuoteString(strings.ReplaceAll(s, "\x00", "")) }
-	var rows []string
-	for _, f := range t.Files {
-		for _, r := range f.Rejects {
-			rows = append(rows, fmt.Sprintf("(%s, %d, %s, %s, %s)", text(f.Path), r.Line, text(r.Column), text(r.Error), text(r.Text)))
-		}
-	}
-	if len(rows) == 0 {
-		return "SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL::VARCHAR AS \"column\", NULL::VARCHAR AS error, NULL::VARCHAR AS original_line WHERE false"
-	}
-	return "SELECT file, line, NULLIF(\"column\", '') AS \"column\", error, original_line FROM (VALUES " + strings.Join(rows, ", ") +
-		") v(file, line, \"column\", error, original_line)"
+	return e.served.Path
 }
 
 // isRejects reports whether name is a <table>_rejects view.
@@ -475,23 +418,6 @@ func (e *Engine) hasView(name string) bool {
 	e.viewMu.Lock()
 	defer e.viewMu.Unlock()
 	return e.views[strings.ToLower(name)]
-}
-
-// exec runs a statement of qry's own and discards its result.
-func exec(c *conn, stmt string) error {
-	var res mapping.Result
-	defer mapping.DestroyResult(&res)
-	if mapping.Query(c.c, stmt, &res) == mapping.StateError {
-		return newQueryError(mapping.ResultError(&res))
-	}
-	return nil
-}
-
-func ctxErr(ctx context.Context) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return ErrTimeout
-	}
-	return ErrCanceled
 }
 
 // Watch refreshes the catalog every interval until ctx ends: new, changed
@@ -521,5 +447,8 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// QuoteIdent quotes a name as a SQL identifier.
+func QuoteIdent(name string) string { return connectors.QuoteIdent(name) }
+
 // DuckDBVersion is the version of the embedded DuckDB library.
-func DuckDBVersion() string { return mapping.LibraryVersion() }
+func DuckDBVersion() string { return duck.Version() }

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"github.com/qry-dev/qry/internal/duck"
+	"github.com/qry-dev/qry/live"
+
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/qry-dev/qry/fault"
@@ -11,9 +13,9 @@ import (
 
 var (
 	// ErrCanceled is returned when the caller cancelled a query.
-	ErrCanceled = fault.New(fault.Canceled, "query canceled")
+	ErrCanceled = duck.ErrCanceled
 	// ErrTimeout is returned when a query ran past its deadline.
-	ErrTimeout = fault.New(fault.Timeout, "query timed out")
+	ErrTimeout = duck.ErrTimeout
 	// ErrMultipleStatements is returned for input holding more than one
 	// statement: DuckDB would run all but the last while preparing.
 	ErrMultipleStatements = sql.ErrMultipleStatements
@@ -44,53 +46,8 @@ const (
 // SQL text.
 type QueryError = fault.Error
 
-func newQueryError(msg string) error {
-	k := KindInternal
-	switch head, _, _ := strings.Cut(msg, ":"); head {
-	case "Parser Error", "Syntax Error":
-		k = KindSyntax
-	case "Catalog Error":
-		k = KindCatalog
-	case "Binder Error":
-		k = KindBinder
-	case "IO Error", "HTTP Error":
-		k = KindIO
-	case "Conversion Error", "Invalid Input Error", "Constraint Error", "Invalid Error",
-		"Not implemented Error", "Permission Error", "Out of Range Error", "Invalid Configuration Error":
-		k = KindInvalid
-	case "Out of Memory Error":
-		k = KindResource
-	case "INTERRUPT Error":
-		return ErrCanceled
-	}
-	qe := &fault.Error{Kind: k}
-	// DuckDB appends "LINE n: <text>" and a line with a caret under the
-	// error's position; turn them into Line and Col.
-	lines := strings.Split(strings.TrimSpace(msg), "\n")
-	var keep []string
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if rest, ok := strings.CutPrefix(l, "LINE "); ok {
-			num, _, ok := strings.Cut(rest, ":")
-			if n, err := strconv.Atoi(num); ok && err == nil && i+1 < len(lines) {
-				prefix := len("LINE ") + len(num) + 2
-				if caret := strings.Index(lines[i+1], "^"); caret >= prefix {
-					qe.Line, qe.Col = n, caret-prefix+1
-					i++
-					continue
-				}
-			}
-		}
-		if strings.TrimSpace(l) != "" {
-			keep = append(keep, strings.TrimSpace(l))
-		}
-	}
-	qe.Msg = strings.Join(keep, " ")
-	return qe
-}
-
 // ErrParams is returned when parameters do not match a statement.
-var ErrParams = fault.New(fault.Params, "parameters")
+var ErrParams = duck.ErrParams
 
 // ErrBusy is returned when too many queries already wait for a connection.
 var ErrBusy = fault.New(fault.Busy, "server busy: too many queries queued")
@@ -106,10 +63,24 @@ var ErrResultTooLarge = fault.New(fault.TooLarge, "result too large")
 // files' own paths.
 func (e *Engine) clean(err error) error {
 	var qe *QueryError
-	if e.served == nil || !errors.As(err, &qe) || !strings.Contains(qe.Msg, e.served.dir) {
+	if e.served == nil || !errors.As(err, &qe) || !strings.Contains(qe.Msg, e.served.Dir) {
 		return err
 	}
 	cp := *qe
-	cp.Msg = e.served.unmap(cp.Msg)
+	cp.Msg = e.served.Unmap(cp.Msg)
 	return &cp
 }
+
+// Errors of writes to the live tier (see package live).
+var (
+	// ErrNotWritable is returned for writes to a table that does not take
+	// them.
+	ErrNotWritable = live.ErrNotWritable
+	// ErrStorage is wrapped by writes the disk did not take.
+	ErrStorage = live.ErrStorage
+	// ErrWrite is wrapped by writes refused for what they hold.
+	ErrWrite = live.ErrWrite
+	// ErrOtherWriter is wrapped by writes to a table another qry process
+	// writes.
+	ErrOtherWriter = live.ErrOtherWriter
+)

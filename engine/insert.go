@@ -3,6 +3,9 @@
 package engine
 
 import (
+	"github.com/qry-dev/qry/internal/duck"
+	"github.com/qry-dev/qry/live"
+
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +14,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	mapping "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/sql"
 )
 
@@ -28,20 +31,17 @@ func IsInsert(text string) bool {
 // table (other INSERTs, into a session's own tables outside the sandbox,
 // are DuckDB's).
 func (e *Engine) insertsIntoLive(text string) bool {
-	if len(e.live) == 0 {
+	if !e.live.Any() {
 		return false
 	}
 	ins, ok := sql.ParseInsert(text)
-	if !ok {
-		return false
-	}
-	_, ok = e.live[strings.ToLower(ins.Target[len(ins.Target)-1])]
-	return ok
+	return ok && e.live.Has(ins.Target[len(ins.Target)-1])
 }
 
 type insertStmt struct {
-	lt      *liveTable
-	columns string // "(a, b)" or ""
+	table   string            // the writable table, as declared
+	decl    *catalog.Writable // its declaration
+	columns string            // "(a, b)" or ""
 	names   []string
 	by      string
 	source  string
@@ -59,14 +59,14 @@ func (e *Engine) parseInsert(ctx context.Context, text string) (*insertStmt, err
 	if len(parts) == 3 && !strings.EqualFold(parts[0], CatalogName) || len(parts) >= 2 && !strings.EqualFold(parts[len(parts)-2], SchemaName) {
 		return nil, fmt.Errorf("%s: %w", ins.TargetText, ErrNotWritable)
 	}
-	lt, ok := e.live[strings.ToLower(name)]
+	table, decl, ok := e.live.Decl(name)
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotWritable)
 	}
 	// The staged INSERT is rebuilt from what the lexer read (names
 	// quoted, BY in capitals, comments gone): only the source, which the
 	// gate analysed, is the client's text.
-	st := &insertStmt{lt: lt, names: ins.ColumnNames, source: ins.Source}
+	st := &insertStmt{table: table, decl: decl, names: ins.ColumnNames, source: ins.Source}
 	if ins.Columns != "" {
 		quoted := make([]string, len(ins.ColumnNames))
 		for i, n := range ins.ColumnNames {
@@ -91,15 +91,15 @@ func (e *Engine) parseInsert(ctx context.Context, text string) (*insertStmt, err
 const stageTable = "_qry_stage"
 
 // stage makes a temporary table shaped like the writable table on c.
-func (st *insertStmt) stage(c *conn) error {
-	cols := make([]string, len(st.lt.decl.Columns))
-	for i, col := range st.lt.decl.Columns {
+func (st *insertStmt) stage(c *duck.Conn) error {
+	cols := make([]string, len(st.decl.Columns))
+	for i, col := range st.decl.Columns {
 		cols[i] = QuoteIdent(col.Name) + " " + col.Type
 		if col.NotNull {
 			cols[i] += " NOT NULL"
 		}
 	}
-	return exec(c, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", stageTable, strings.Join(cols, ", ")))
+	return c.Exec(fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", stageTable, strings.Join(cols, ", ")))
 }
 
 func (st *insertStmt) stagedSQL() string {
@@ -124,49 +124,40 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 		return 0, err
 	}
 	defer e.release(c)
-	defer interruptOnDone(ctx, c)()
+	defer c.InterruptOnDone(ctx)()
 	// The source may read archive files: a compaction keeps them meanwhile.
-	e.tickMu.RLock()
-	epoch := e.readers.enter()
-	e.tickMu.RUnlock()
-	defer e.readers.leave(epoch)
+	read := e.live.BeginRead()
+	read.Started()
+	defer read.Done()
 	if err := st.stage(c); err != nil {
 		return 0, err
 	}
-	defer func() { _ = exec(c, "DROP TABLE IF EXISTS temp."+stageTable) }()
-	stmt, err := prepare(c, st.stagedSQL())
+	defer func() { _ = c.Exec("DROP TABLE IF EXISTS temp." + stageTable) }()
+	stmt, err := c.Prepare(st.stagedSQL())
 	if err != nil {
-		return 0, renameStage(err, st.lt.name)
+		return 0, renameStage(err, st.table)
 	}
-	defer mapping.DestroyPrepare(&stmt)
-	if mapping.PreparedStatementType(stmt) != mapping.StatementTypeInsert {
+	defer stmt.Close()
+	if stmt.Kind() != duck.Insert {
 		return 0, fmt.Errorf("%w: only INSERT INTO a writable table writes", ErrForbidden)
 	}
 	if len(paramSets) == 0 {
 		paramSets = [][]any{nil}
 	}
 	for _, args := range paramSets {
-		mapping.ClearBindings(stmt)
-		if err := bind(stmt, args); err != nil {
-			return 0, err
-		}
-		var res mapping.Result
-		state := mapping.ExecutePrepared(stmt, &res)
-		msg := mapping.ResultError(&res)
-		mapping.DestroyResult(&res)
-		if state == mapping.StateError {
+		if err := stmt.Exec(args); err != nil {
 			if ctx.Err() != nil {
-				return 0, ctxErr(ctx)
+				return 0, duck.CtxErr(ctx)
 			}
-			return 0, renameStage(newQueryError(msg), st.lt.name)
+			return 0, renameStage(err, st.table)
 		}
 	}
-	batches, err := e.readAll(ctx, c, "SELECT * FROM temp."+stageTable)
+	batches, err := c.ReadAll(ctx, "SELECT * FROM temp."+stageTable)
 	if err != nil {
 		return 0, err
 	}
-	defer release(batches)
-	return e.Append(ctx, st.lt.name, batches)
+	defer duck.Release(batches)
+	return e.live.Append(ctx, st.table, batches)
 }
 
 // valuesParams reports whether a source is one row of bare parameters:
@@ -201,7 +192,7 @@ func (e *Engine) AppendParams(ctx context.Context, text string, batches []arrow.
 	if st.columns != "" {
 		targets = st.names
 	} else {
-		for _, c := range st.lt.decl.Columns {
+		for _, c := range st.decl.Columns {
 			targets = append(targets, c.Name)
 		}
 	}
@@ -211,15 +202,15 @@ func (e *Engine) AppendParams(ctx context.Context, text string, batches []arrow.
 	}
 	fields := make([]arrow.Field, len(targets))
 	for i, f := range schema.Fields() {
-		col, found := st.lt.column(targets[i])
-		if !found || !compatible(f.Type, col.Type) {
+		col, found := st.decl.Column(targets[i])
+		if !found || !live.Compatible(f.Type, col.Type) {
 			return 0, false, nil
 		}
 		fields[i] = arrow.Field{Name: col.Name, Type: f.Type, Nullable: true}
 	}
 	named := arrow.NewSchema(fields, nil)
 	renamed := make([]arrow.RecordBatch, 0, len(batches))
-	defer func() { release(renamed) }()
+	defer func() { duck.Release(renamed) }()
 	for _, b := range batches {
 		if !b.Schema().Equal(schema) {
 			return 0, false, nil
@@ -227,42 +218,21 @@ func (e *Engine) AppendParams(ctx context.Context, text string, batches []arrow.
 		renamed = append(renamed, array.NewRecordBatch(named, b.Columns(), b.NumRows()))
 	}
 	start := time.Now()
-	n, err = e.Append(ctx, st.lt.name, renamed)
+	n, err = e.live.Append(ctx, st.table, renamed)
 	e.reportWrite(ctx, text, start, n, err)
 	return n, true, err
-}
-
-// column finds a declared column by name, ignoring case.
-func (lt *liveTable) column(name string) (catalog.WritableColumn, bool) {
-	for _, c := range lt.decl.Columns {
-		if strings.EqualFold(c.Name, name) {
-			return c, true
-		}
-	}
-	return catalog.WritableColumn{}, false
 }
 
 // renameStage makes DuckDB's messages about the staging table name the
 // writable table.
 func renameStage(err error, table string) error {
-	var qe *QueryError
+	var qe *fault.Error
 	if errors.As(err, &qe) {
 		cp := *qe
 		cp.Msg = strings.ReplaceAll(strings.ReplaceAll(cp.Msg, "temp."+stageTable, table), stageTable, table)
 		return &cp
 	}
 	return err
-}
-
-// readAll runs a query of qry's own on c and returns its batches.
-func (e *Engine) readAll(ctx context.Context, c *conn, query string) ([]arrow.RecordBatch, error) {
-	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: &Plan{SQL: query}, sql: query, began: time.Now(), internal: true, borrowed: true}
-	r.stop = func() {}
-	defer r.close()
-	if err := r.start(query, nil, 0); err != nil {
-		return nil, err
-	}
-	return collect(r)
 }
 
 // describeInsert reports an INSERT's parameters (its result has no rows).
@@ -279,15 +249,11 @@ func (e *Engine) describeInsert(ctx context.Context, text string) (*Statement, e
 	if err := st.stage(c); err != nil {
 		return nil, err
 	}
-	defer func() { _ = exec(c, "DROP TABLE IF EXISTS temp."+stageTable) }()
-	stmt, err := prepare(c, st.stagedSQL())
+	defer func() { _ = c.Exec("DROP TABLE IF EXISTS temp." + stageTable) }()
+	stmt, err := c.Prepare(st.stagedSQL())
 	if err != nil {
-		return nil, renameStage(err, st.lt.name)
+		return nil, renameStage(err, st.table)
 	}
-	defer mapping.DestroyPrepare(&stmt)
-	params, err := paramSchema(c, stmt)
-	if err != nil {
-		return nil, err
-	}
-	return &Statement{Schema: arrow.NewSchema(nil, nil), Params: params, Update: true}, nil
+	defer stmt.Close()
+	return &Statement{Schema: arrow.NewSchema(nil, nil), Params: stmt.Params(), Update: true}, nil
 }

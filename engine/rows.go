@@ -3,6 +3,9 @@
 package engine
 
 import (
+	"github.com/qry-dev/qry/internal/duck"
+	"github.com/qry-dev/qry/live"
+
 	"context"
 	"fmt"
 	"sync"
@@ -12,7 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	mapping "github.com/duckdb/duckdb-go-bindings"
+	"github.com/qry-dev/qry/resultcache"
 )
 
 // Rows streams a query's result as Arrow record batches, one DuckDB chunk at
@@ -24,12 +27,10 @@ import (
 // Release; Retain it to keep it longer.
 type Rows struct {
 	e      *Engine
-	c      *conn
+	c      *duck.Conn // nil for a result in memory
 	ctx    context.Context
-	stmt   mapping.PreparedStatement
-	res    mapping.Result
-	hasRes bool
-	opts   mapping.ArrowOptions
+	stmt   *duck.Stmt
+	res    *duck.Result
 	schema *arrow.Schema
 	stop   func()
 
@@ -37,21 +38,17 @@ type Rows struct {
 	prefix arrow.RecordBatch // EXPLAIN: qry's own rows, sent first
 	sql    string
 	began  time.Time
-	// started, if set, is called once execution has begun (DuckDB's
-	// transaction, and so the snapshot the query reads, is fixed).
-	started  func()
-	internal bool // qry's own query: not reported
-	borrowed bool // c belongs to the caller: not returned to the pool
+	// read registers the query with the live tier: Started once
+	// execution has begun (DuckDB's transaction, and so the snapshot the
+	// query reads, is fixed), Done when it is closed.
+	read     *live.Read
+	internal bool // not reported (an INSERT's count: Exec reported it)
 	// inMemory: the result is in replay, batches not read yet (from the
 	// result cache, or an INSERT's count); c is nil. collect gathers a
 	// result to cache.
 	inMemory bool
 	replay   []arrow.RecordBatch
-	collect  *collector
-	// entered: the query counts as a reader of its compaction epoch
-	// until it is closed.
-	entered bool
-	epoch   uint64
+	collect  *resultcache.Collector[*Plan]
 
 	mu       sync.Mutex
 	refs     int64
@@ -83,27 +80,13 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	}
 	// With a live tier, the catalog snapshot a query plans with and the
 	// live rows its execution reads must be of one moment: a tick cannot
-	// happen between planning and the start of execution.
-	locked := len(e.live) > 0
-	var epoch uint64
-	if locked {
-		e.tickMu.RLock()
-		// Until it ends, files a compaction replaces stay on disk.
-		epoch = e.readers.enter()
-	}
-	entered := locked
-	unlock := func() {
-		if locked {
-			locked = false
-			e.tickMu.RUnlock()
-		}
-	}
-	defer unlock()
+	// happen between planning and the start of execution; and until the
+	// query ends, files a compaction replaces stay on disk.
+	read := e.live.BeginRead()
+	defer read.Started()
 	fail := func(plan *Plan, err error) (*Rows, error) {
 		err = e.clean(err)
-		if entered {
-			e.readers.leave(epoch)
-		}
+		read.Done()
 		e.release(c)
 		e.report(ctx, sql, start, plan, 0, 0, err)
 		return nil, err
@@ -111,7 +94,7 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	// Read before the views are synced: the result is of this catalog
 	// version or a newer one.
 	version := e.cat.Snapshot().Version
-	if err := e.syncViewsOn(ctx, c); err != nil {
+	if err := e.syncViewsOn(c); err != nil {
 		return fail(nil, err)
 	}
 	plan, err := e.plan(ctx, sql, c)
@@ -119,27 +102,23 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 		return fail(nil, err)
 	}
 	explain := plan.Explain
-	var collect *collector
+	var collect *resultcache.Collector[*Plan]
 	if key := e.cacheKey(sql, args, plan, version); key != "" && explain == "" {
-		if ent := e.cache.get(key, version); ent != nil {
-			if entered {
-				e.readers.leave(epoch)
-			}
+		if ent := e.cache.Get(key, version); ent != nil {
+			read.Done()
 			e.release(c)
-			cp := *ent.plan
+			cp := *ent.Meta
 			cp.Cached = true
-			return &Rows{e: e, ctx: ctx, refs: 1, plan: &cp, sql: sql, began: start, schema: ent.schema,
-				replay: ent.batches, inMemory: true, stop: func() {}}, nil
+			return e.inMemory(ctx, sql, &cp, ent.Schema, ent.Batches), nil
 		}
-		collect = &collector{key: key, version: version}
+		collect = e.cache.Collect(key, version)
 	}
-	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start, collect: collect, entered: entered, epoch: epoch}
+	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start, collect: collect, read: read}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
-	r.stop = interruptOnDone(ctx, c)
-	r.started = unlock
-	if err := r.start(explain+plan.SQL, args, plan.expect()); err != nil {
+	r.stop = c.InterruptOnDone(ctx)
+	if err := r.start(explain+plan.SQL, args, expect(plan)); err != nil {
 		if ctx.Err() != nil {
-			err = ctxErr(ctx)
+			err = duck.CtxErr(ctx)
 		}
 		r.err = e.clean(err)
 		r.close()
@@ -170,9 +149,15 @@ func (e *Engine) insertQuery(ctx context.Context, sql string, args []any) (*Rows
 	col := b.NewArray()
 	defer col.Release()
 	rec := array.NewRecordBatch(schema, []arrow.Array{col}, 1)
-	// Exec reported the write: the count is not a query of its own.
-	return &Rows{e: e, ctx: ctx, refs: 1, plan: &Plan{SQL: sql}, sql: sql, began: time.Now(), schema: schema,
-		replay: []arrow.RecordBatch{rec}, inMemory: true, internal: true, stop: func() {}}, nil
+	r := e.inMemory(ctx, sql, &Plan{SQL: sql}, schema, []arrow.RecordBatch{rec})
+	r.internal = true // Exec reported the write: the count is not a query of its own
+	return r, nil
+}
+
+// inMemory is a result already in batches (the Rows takes them over).
+func (e *Engine) inMemory(ctx context.Context, sql string, plan *Plan, schema *arrow.Schema, batches []arrow.RecordBatch) *Rows {
+	return &Rows{e: e, ctx: ctx, refs: 1, plan: plan, sql: sql, began: time.Now(), schema: schema,
+		replay: batches, inMemory: true, stop: func() {}, read: &live.Read{}}
 }
 
 type progressKey struct{}
@@ -200,110 +185,27 @@ func explainRow(schema *arrow.Schema, p *Plan) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
-// start prepares and starts sql. expect, if not 0, is the statement type
+// start prepares and starts sql. expect, if not 0, is the statement kind
 // the planner took sql for: DuckDB must agree, or nothing runs.
-func (r *Rows) start(sql string, args []any, expect mapping.StatementType) error {
+func (r *Rows) start(sql string, args []any, expect duck.Kind) error {
 	var err error
-	if r.stmt, err = prepare(r.c, sql); err != nil {
+	if r.stmt, err = r.c.Prepare(sql); err != nil {
 		return err
 	}
 	if err := r.e.gate(r.stmt, expect); err != nil {
 		return err
 	}
-	if err := bind(r.stmt, args); err != nil {
+	if err := r.stmt.Bind(args); err != nil {
 		return err
 	}
-	var pending mapping.PendingResult
-	defer mapping.DestroyPending(&pending)
-	if mapping.PendingPreparedStreaming(r.stmt, &pending) == mapping.StateError {
-		return newQueryError(mapping.PendingError(pending))
-	}
 	report, _ := r.ctx.Value(progressKey{}).(func(float64))
-	last := time.Now()
-	for {
-		st := mapping.PendingExecuteTask(pending)
-		if report != nil && time.Since(last) > 100*time.Millisecond {
-			last = time.Now()
-			p := mapping.QueryProgress(r.c.c)
-			pct, _, _ := mapping.QueryProgressTypeMembers(&p)
-			report(pct)
-		}
-		if st == mapping.PendingStateError {
-			return newQueryError(mapping.PendingError(pending))
-		}
-		if st == mapping.PendingStateResultReady {
-			break
-		}
-		if r.ctx.Err() != nil {
-			return ctxErr(r.ctx)
-		}
+	if r.res, err = r.stmt.Start(r.ctx, report); err != nil {
+		return err
 	}
-	if mapping.ExecutePending(pending, &r.res) == mapping.StateError {
-		r.hasRes = true
-		return newQueryError(mapping.ResultError(&r.res))
-	}
-	if r.started != nil {
-		// The result is ready: whatever it reads is fixed.
-		r.started()
-	}
-	r.hasRes = true
-	r.opts = mapping.ResultGetArrowOptions(&r.res)
-	cc := mapping.ColumnCount(&r.res)
-	names := make([]string, cc)
-	types := make([]mapping.LogicalType, cc)
-	for i := range cc {
-		names[i] = mapping.ColumnName(&r.res, i)
-		types[i] = mapping.ColumnLogicalType(&r.res, i)
-	}
-	r.schema, err = arrowSchema(r.opts, types, names)
-	return err
-}
-
-// arrowSchema converts DuckDB column types to an Arrow schema, destroying
-// the types.
-func arrowSchema(opts mapping.ArrowOptions, types []mapping.LogicalType, names []string) (*arrow.Schema, error) {
-	defer func() {
-		for i := range types {
-			mapping.DestroyLogicalType(&types[i])
-		}
-	}()
-	schema, ed := mapping.NewArrowSchema(opts, types, names)
-	if err := errorData(ed); err != nil {
-		return nil, fmt.Errorf("result schema: %w", err)
-	}
-	return schema, nil
-}
-
-// prepare prepares exactly one statement; input with more is refused before
-// anything runs.
-func prepare(c *conn, sql string) (mapping.PreparedStatement, error) {
-	var stmt mapping.PreparedStatement
-	var ext mapping.ExtractedStatements
-	n := mapping.ExtractStatements(c.c, sql, &ext)
-	defer mapping.DestroyExtracted(&ext)
-	if n == 0 {
-		if msg := mapping.ExtractStatementsError(ext); msg != "" {
-			return stmt, newQueryError(msg)
-		}
-		return stmt, ErrEmpty
-	}
-	if n > 1 {
-		return stmt, fmt.Errorf("%w: found %d statements", ErrMultipleStatements, n)
-	}
-	if mapping.PrepareExtractedStatement(c.c, ext, 0, &stmt) == mapping.StateError {
-		err := newQueryError(mapping.PrepareError(stmt))
-		mapping.DestroyPrepare(&stmt)
-		return stmt, err
-	}
-	return stmt, nil
-}
-
-func errorData(ed mapping.ErrorData) error {
-	defer mapping.DestroyErrorData(&ed)
-	if !mapping.ErrorDataHasError(ed) {
-		return nil
-	}
-	return newQueryError(mapping.ErrorDataMessage(ed))
+	// The result is ready: whatever it reads is fixed.
+	r.read.Started()
+	r.schema = r.res.Schema()
+	return nil
 }
 
 // Schema implements array.RecordReader.
@@ -322,7 +224,7 @@ func (r *Rows) Next() bool {
 		return false
 	}
 	if r.ctx.Err() != nil {
-		r.err = ctxErr(r.ctx)
+		r.err = duck.CtxErr(r.ctx)
 		return false
 	}
 	if r.prefix != nil {
@@ -374,7 +276,7 @@ func (r *Rows) Next() bool {
 		return false
 	}
 	if r.collect != nil {
-		r.collect.add(r.cur, r.e.cache.entryMax)
+		r.collect.Add(r.cur, batchBytes(r.cur))
 	}
 	return true
 }
@@ -385,23 +287,13 @@ func (r *Rows) fetch() (arrow.RecordBatch, bool) {
 	if r.done || r.err != nil {
 		return nil, false
 	}
-	chunk := mapping.FetchChunk(r.res)
-	if chunk.Ptr == nil {
-		switch msg := mapping.ResultError(&r.res); {
-		case r.ctx.Err() != nil:
-			// Interrupted: DuckDB may end the result without an error
-			// message, which must not read as a complete result.
-			r.err = ctxErr(r.ctx)
-		case msg != "":
-			r.err = newQueryError(msg)
-		}
-		r.done = true
-		return nil, false
-	}
-	defer mapping.DestroyDataChunk(&chunk)
-	rec, ed := mapping.DataChunkToArrowArray(r.opts, r.schema, chunk)
-	if err := errorData(ed); err != nil {
+	rec, err := r.res.Fetch(r.ctx)
+	switch {
+	case err != nil:
 		r.err = err
+		return nil, false
+	case rec == nil:
+		r.done = true
 		return nil, false
 	}
 	return rec, true
@@ -464,9 +356,7 @@ func (r *Rows) Progress() float64 {
 	if r.c == nil {
 		return 100
 	}
-	p := mapping.QueryProgress(r.c.c)
-	pct, _, _ := mapping.QueryProgressTypeMembers(&p)
-	return pct
+	return r.c.Progress()
 }
 
 // Retain implements array.RecordReader.
@@ -512,134 +402,48 @@ func (r *Rows) close() {
 	}
 	if k := r.collect; k != nil {
 		r.collect = nil
-		if r.done && r.err == nil && !k.over {
-			r.e.cache.put(&cacheEntry{key: k.key, version: k.version, schema: r.schema, batches: k.batches, bytes: k.bytes, plan: r.plan})
-		} else {
-			release(k.batches)
-		}
+		k.Finish(r.done && r.err == nil, r.schema, r.plan)
 	}
-	release(r.replay)
+	duck.Release(r.replay)
 	r.replay = nil
 	r.stop()
+	defer r.read.Done()
 	if r.c == nil {
-		return // served from the cache
+		return // in memory
 	}
-	if r.hasRes {
-		if !r.done && r.err == nil {
-			// Stop a query still producing rows before destroying it.
-			mapping.Interrupt(r.c.c)
-		}
-		mapping.DestroyArrowOptions(&r.opts)
-		mapping.DestroyResult(&r.res)
+	if r.res != nil {
+		r.res.Close() // interrupts a query still producing rows
 	}
-	mapping.DestroyPrepare(&r.stmt)
-	if !r.borrowed {
-		r.e.release(r.c)
+	if r.stmt != nil {
+		r.stmt.Close()
 	}
-	if r.entered {
-		r.entered = false
-		r.e.readers.leave(r.epoch)
-	}
-}
-
-// bind binds positional parameters.
-func bind(stmt mapping.PreparedStatement, args []any) error {
-	n := int(mapping.NParams(stmt))
-	if len(args) != n {
-		return fmt.Errorf("%w: the statement takes %d parameters, %d given", ErrParams, n, len(args))
-	}
-	for i, a := range args {
-		idx := mapping.IdxT(i + 1)
-		var st mapping.State
-		switch v := a.(type) {
-		case nil:
-			st = mapping.BindNull(stmt, idx)
-		case bool:
-			st = mapping.BindBoolean(stmt, idx, v)
-		case int:
-			st = mapping.BindInt64(stmt, idx, int64(v))
-		case int8:
-			st = mapping.BindInt8(stmt, idx, v)
-		case int16:
-			st = mapping.BindInt16(stmt, idx, v)
-		case int32:
-			st = mapping.BindInt32(stmt, idx, v)
-		case int64:
-			st = mapping.BindInt64(stmt, idx, v)
-		case uint8:
-			st = mapping.BindUInt8(stmt, idx, v)
-		case uint16:
-			st = mapping.BindUInt16(stmt, idx, v)
-		case uint32:
-			st = mapping.BindUInt32(stmt, idx, v)
-		case uint64:
-			st = mapping.BindUInt64(stmt, idx, v)
-		case float32:
-			st = mapping.BindFloat(stmt, idx, v)
-		case float64:
-			st = mapping.BindDouble(stmt, idx, v)
-		case string:
-			st = mapping.BindVarchar(stmt, idx, v)
-		case []byte:
-			st = mapping.BindBlob(stmt, idx, v)
-		case time.Time:
-			us := v.UnixMicro()
-			if v.Location() == time.UTC || v.Location() == nil {
-				st = mapping.BindTimestamp(stmt, idx, mapping.NewTimestamp(us))
-			} else {
-				st = mapping.BindTimestampTZ(stmt, idx, mapping.NewTimestamp(us))
-			}
-		default:
-			return fmt.Errorf("%w: parameter %d has unsupported type %T", ErrParams, i+1, a)
-		}
-		if st == mapping.StateError {
-			return fmt.Errorf("%w: parameter %d (%v) does not fit: %s", ErrParams, i+1, a, mapping.PrepareError(stmt))
-		}
-	}
-	return nil
+	r.e.release(r.c)
 }
 
 // gate refuses, in a sandbox, a prepared statement that is not the read
 // the planner analysed: its type, as DuckDB prepared it, must be expect
 // (the parser's gate came first; this one sees what DuckDB will run). An
 // expect of 0 (a statement of qry's own) takes SELECT or EXPLAIN.
-func (e *Engine) gate(stmt mapping.PreparedStatement, expect mapping.StatementType) error {
+func (e *Engine) gate(stmt *duck.Stmt, expect duck.Kind) error {
 	if !e.opts.Sandbox {
 		return nil
 	}
-	switch typ := mapping.PreparedStatementType(stmt); {
-	case expect != 0 && typ == expect:
+	switch kind := stmt.Kind(); {
+	case expect != duck.Other && kind == expect:
 		return nil
-	case expect == 0 && (typ == mapping.StatementTypeSelect || typ == mapping.StatementTypeExplain):
+	case expect == duck.Other && (kind == duck.Select || kind == duck.Explain):
 		return nil
 	}
 	return fmt.Errorf("%w: only SELECT, EXPLAIN, DESCRIBE and SHOW are accepted", ErrForbidden)
 }
 
-// expect is the statement type DuckDB must find for the planned text.
-func (p *Plan) expect() mapping.StatementType {
+// expect is the statement kind DuckDB must find for the planned text.
+func expect(p *Plan) duck.Kind {
 	switch {
 	case p.Explain != "":
-		return mapping.StatementTypeExplain
-	case p.parsed:
-		return mapping.StatementTypeSelect
+		return duck.Explain
+	case p.Stmt != nil:
+		return duck.Select
 	}
-	return 0
-}
-
-// interruptOnDone interrupts the connection's query when ctx ends. The
-// returned stop must be called before the connection goes back to the pool:
-// it waits for an interrupt already under way, which would otherwise hit the
-// connection's next query.
-func interruptOnDone(ctx context.Context, c *conn) func() {
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		mapping.Interrupt(c.c)
-		close(fired)
-	})
-	return func() {
-		if !stop() {
-			<-fired
-		}
-	}
+	return duck.Other
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/internal/duck"
 )
 
 // Defence in depth: even a statement the gate never saw (run here on a
@@ -49,17 +50,17 @@ func TestServedConfinesDuckDB(t *testing.T) {
 	require.NoError(t, err)
 	defer e.Close()
 	secrets = append(secrets, filepath.Join(cache, "stats"))
-	require.Empty(t, e.served.coarse, "the test's roots and cache share a file system")
+	require.Empty(t, e.served.Coarse, "the test's roots and cache share a file system")
 
 	read := func(path string) (string, error) {
 		c, err := e.acquire(context.Background())
 		require.NoError(t, err)
 		defer e.release(c)
-		rows, err := e.readAll(context.Background(), c, "SELECT string_agg(y, ',') FROM read_csv("+connectors.QuoteString(path)+", header=true, all_varchar=true)")
+		rows, err := c.ReadAll(context.Background(), "SELECT string_agg(y, ',') FROM read_csv("+connectors.QuoteString(path)+", header=true, all_varchar=true)")
 		if err != nil {
 			return "", e.clean(err)
 		}
-		defer release(rows)
+		defer duck.Release(rows)
 		var out []string
 		for _, r := range rows {
 			out = append(out, strings.Clone(r.Column(0).ValueStr(0)))
@@ -67,15 +68,15 @@ func TestServedConfinesDuckDB(t *testing.T) {
 		return strings.Join(out, ","), nil
 	}
 	for _, s := range secrets {
-		for _, form := range []string{s, filepath.Join(e.served.dir, s), e.served.dir + "/../" + filepath.Base(e.served.dir) + s} {
+		for _, form := range []string{s, filepath.Join(e.served.Dir, s), e.served.Dir + "/../" + filepath.Base(e.served.Dir) + s} {
 			got, err := read(form)
 			require.Error(t, err, "%s read: %q", form, got)
 			require.NotContains(t, err.Error(), "SECRET")
-			require.NotContains(t, err.Error(), e.served.dir, "errors name the files' own paths")
+			require.NotContains(t, err.Error(), e.served.Dir, "errors name the files' own paths")
 		}
 	}
 	// The table's file, through the sandbox's path, is readable.
-	link, err := e.served.path(table)
+	link, err := e.served.Path(table)
 	require.NoError(t, err)
 	got, err := read(link)
 	require.NoError(t, err)
@@ -88,7 +89,7 @@ func TestServedConfinesDuckDB(t *testing.T) {
 	require.Equal(t, [][]string{{"3"}}, queryRows(t, e, "SELECT count(*) FROM t"))
 	require.NoError(t, os.Remove(added))
 	require.NoError(t, e.Refresh(context.Background()))
-	require.NoFileExists(t, filepath.Join(e.served.dir, added))
+	require.NoFileExists(t, filepath.Join(e.served.Dir, added))
 	require.Equal(t, [][]string{{"2"}}, queryRows(t, e, "SELECT count(*) FROM t"))
 
 	// A file replaced by a rename is linked again: no stale contents.
@@ -98,7 +99,7 @@ func TestServedConfinesDuckDB(t *testing.T) {
 	require.Equal(t, [][]string{{"dos,uno"}}, queryRows(t, e, "SELECT string_agg(y, ',' ORDER BY y) FROM t"))
 
 	// Close removes the links, never the files.
-	dir := e.served.dir
+	dir := e.served.Dir
 	e.Close()
 	require.NoDirExists(t, dir)
 	require.FileExists(t, table)

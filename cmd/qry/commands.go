@@ -304,7 +304,7 @@ func newTablesCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer closeEngine(eng)
-			rr := engine.TablesReader(eng.Catalog().Snapshot())
+			rr := eng.Catalog().Snapshot().TablesReader()
 			defer rr.Release()
 			return out.write(ctx, rr)
 		},
@@ -333,9 +333,9 @@ func newDescribeCmd(g *globals) *cobra.Command {
 			if !ok {
 				return fmt.Errorf("table %q: %w", args[0], catalog.ErrNotFound)
 			}
-			rr := engine.DescribeReader(t)
+			rr := t.DescribeReader()
 			if files {
-				rr = engine.FilesReader(t)
+				rr = t.FilesReader()
 			}
 			defer rr.Release()
 			return out.write(ctx, rr)

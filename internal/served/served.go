@@ -1,4 +1,8 @@
-package engine
+// Package served is the sandbox's file system as DuckDB sees it: a
+// directory of hard links to exactly the files the catalog serves, given to
+// DuckDB as its only allowed directory. It knows nothing of SQL or DuckDB;
+// the engine makes and refreshes it.
+package served
 
 import (
 	"errors"
@@ -11,7 +15,7 @@ import (
 	"syscall"
 )
 
-// served is the sandbox's file system as DuckDB sees it: a directory that
+// Files is the sandbox's file system as DuckDB sees it: a directory that
 // holds one hard link per file the catalog serves (and per file DuckDB
 // reads for one, such as a GeoJSON sidecar), at dir + the file's absolute
 // path. A sandboxed DuckDB may open files under dir only (its
@@ -25,9 +29,9 @@ import (
 // one out of a root is refused too). A hard link needs the file on the
 // same file system as dir: a root on another one is allowed whole instead
 // (coarse: DuckDB may open any file under it), and Open logs a warning.
-type served struct {
-	dir    string
-	coarse []string // roots allowed whole, with a trailing slash
+type Files struct {
+	Dir    string
+	Coarse []string // roots allowed whole, with a trailing slash
 
 	mu    sync.Mutex
 	links map[string]os.FileInfo // real path -> the file linked
@@ -36,11 +40,11 @@ type served struct {
 
 const servedPrefix = "qry-sandbox-"
 
-// openServed makes a fresh served directory under parent, and removes
+// Open makes a fresh served directory under parent, and removes
 // those that processes no longer running left behind. roots are the
 // catalog's data roots: those on another file system than parent are
 // allowed whole.
-func openServed(parent string, roots []string) (*served, error) {
+func Open(parent string, roots []string) (*Files, error) {
 	if parent == "" {
 		parent = os.TempDir()
 	}
@@ -55,7 +59,7 @@ func openServed(parent string, roots []string) (*served, error) {
 	if dir, err = filepath.EvalSymlinks(dir); err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	s := &served{dir: dir, links: map[string]os.FileInfo{}, used: map[string]bool{}}
+	s := &Files{Dir: dir, links: map[string]os.FileInfo{}, used: map[string]bool{}}
 	for _, r := range roots {
 		abs, err := filepath.Abs(r)
 		if err != nil {
@@ -68,7 +72,7 @@ func openServed(parent string, roots []string) (*served, error) {
 			abs = filepath.Dir(abs)
 		}
 		if !sameDevice(abs, dir) {
-			s.coarse = append(s.coarse, strings.TrimSuffix(abs, "/")+"/")
+			s.Coarse = append(s.Coarse, strings.TrimSuffix(abs, "/")+"/")
 		}
 	}
 	return s, nil
@@ -119,20 +123,20 @@ func removeStale(parent string) {
 	}
 }
 
-// allowed is what DuckDB's allowed_directories must hold.
-func (s *served) allowed() []string {
-	return append([]string{s.dir + "/"}, s.coarse...)
+// Allowed is what DuckDB's allowed_directories must hold.
+func (s *Files) Allowed() []string {
+	return append([]string{s.Dir + "/"}, s.Coarse...)
 }
 
-// path is the path DuckDB reads real through. The link is made if it is
+// Path is the path DuckDB reads real through. The link is made if it is
 // missing, and made again if real is another file than the one linked
 // (replaced by a rename).
-func (s *served) path(real string) (string, error) {
+func (s *Files) Path(real string) (string, error) {
 	abs, err := filepath.Abs(real)
 	if err != nil {
 		return "", fmt.Errorf("sandbox: %w", err)
 	}
-	for _, c := range s.coarse {
+	for _, c := range s.Coarse {
 		if strings.HasPrefix(abs, c) {
 			return abs, nil
 		}
@@ -141,7 +145,7 @@ func (s *served) path(real string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sandbox: %w", err)
 	}
-	link := filepath.Join(s.dir, abs)
+	link := filepath.Join(s.Dir, abs)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.used[abs] = true
@@ -161,33 +165,33 @@ func (s *served) path(real string) (string, error) {
 	return link, nil
 }
 
-// prune removes the links not asked for since the last prune, except
+// Prune removes the links not asked for since the last prune, except
 // those keep still wants (files a compaction replaced that running
 // queries may read).
-func (s *served) prune(keep func(real string) bool) {
+func (s *Files) Prune(keep func(real string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for real := range s.links {
 		if s.used[real] || keep(real) {
 			continue
 		}
-		_ = os.Remove(filepath.Join(s.dir, real))
+		_ = os.Remove(filepath.Join(s.Dir, real))
 		delete(s.links, real)
 	}
 	s.used = map[string]bool{}
 }
 
-// unmap turns the served paths in a message back into the files' own.
-func (s *served) unmap(msg string) string {
+// Unmap turns the served paths in a message back into the files' own.
+func (s *Files) Unmap(msg string) string {
 	if s == nil {
 		return msg
 	}
-	return strings.ReplaceAll(msg, s.dir, "")
+	return strings.ReplaceAll(msg, s.Dir, "")
 }
 
-// close removes the directory: the links, never the files.
-func (s *served) close() {
+// Close removes the directory: the links, never the files.
+func (s *Files) Close() {
 	if s != nil {
-		_ = os.RemoveAll(s.dir)
+		_ = os.RemoveAll(s.Dir)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build duckdb_arrow
 
-package engine
+package live
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/connectors"
 )
 
 // compactMinFiles is how many small files a partition of a writable table
@@ -141,22 +142,22 @@ func archiveSeq(f *catalog.File) uint64 {
 // queries in one step: a query reads either the old files or the merged
 // one. The old files are removed once no query that may read them runs.
 // It returns the number of files merged away.
-func (e *Engine) Compact(ctx context.Context, table string) (int, error) {
-	lt, ok := e.live[strings.ToLower(table)]
+func (tr *Tier) Compact(ctx context.Context, table string) (int, error) {
+	lt, ok := tr.tables[strings.ToLower(table)]
 	if !ok {
 		return 0, fmt.Errorf("%s: %w", table, ErrNotWritable)
 	}
 	if lt.follower {
 		return 0, lt.openLog()
 	}
-	lt.tickMu.Lock()
-	defer lt.tickMu.Unlock()
-	return e.compact(ctx, lt, 0)
+	lt.work.Lock()
+	defer lt.work.Unlock()
+	return tr.compact(ctx, lt, 0)
 }
 
-// compact is Compact with lt.tickMu held; min as in compactGroups.
-func (e *Engine) compact(ctx context.Context, lt *liveTable, min int) (int, error) {
-	t, ok := e.cat.Snapshot().Table(lt.name)
+// compact is Compact with lt.work held; min as in compactGroups.
+func (tr *Tier) compact(ctx context.Context, lt *tbl, min int) (int, error) {
+	t, ok := tr.cat.Snapshot().Table(lt.name)
 	if !ok {
 		return 0, fmt.Errorf("table %s is gone from the catalog", lt.name)
 	}
@@ -167,7 +168,7 @@ func (e *Engine) compact(ctx context.Context, lt *liveTable, min int) (int, erro
 	var dataCols []string
 	for _, c := range t.Columns {
 		if !c.Partition {
-			dataCols = append(dataCols, QuoteIdent(c.Name))
+			dataCols = append(dataCols, connectors.QuoteIdent(c.Name))
 		}
 	}
 	var renames [][2]string
@@ -180,7 +181,7 @@ func (e *Engine) compact(ctx context.Context, lt *liveTable, min int) (int, erro
 	}
 	stamp := time.Now().UnixNano()
 	for i, g := range groups {
-		scan, err := t.Scan(g, e.via())
+		scan, err := tr.opts.Scan(t, g)
 		if err != nil {
 			cleanup()
 			return 0, err
@@ -195,7 +196,7 @@ func (e *Engine) compact(ctx context.Context, lt *liveTable, min int) (int, erro
 		tmp := filepath.Join(rel, tmpPrefix+name)
 		renames = append(renames, [2]string{tmp, filepath.Join(rel, name)})
 		q := fmt.Sprintf("SELECT %s FROM %s", strings.Join(dataCols, ", "), scan)
-		if err := e.writeParquet(ctx, q, filepath.Join(lt.root, tmp)); err != nil {
+		if err := lt.writeParquet(ctx, q, filepath.Join(lt.root, tmp)); err != nil {
 			cleanup()
 			return 0, fmt.Errorf("table %s: compacting %s: %w", lt.name, dir, err)
 		}
@@ -214,9 +215,9 @@ func (e *Engine) compact(ctx context.Context, lt *liveTable, min int) (int, erro
 		return 0, err
 	}
 	lt.mu.Lock()
-	e.tickMu.Lock()
-	ep, err := e.swapIn(lt, renames, retired)
-	e.tickMu.Unlock()
+	tr.handover.Lock()
+	ep, err := tr.swapIn(lt, renames, retired)
+	tr.handover.Unlock()
 	lt.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -225,17 +226,17 @@ func (e *Engine) compact(ctx context.Context, lt *liveTable, min int) (int, erro
 	if err := lt.writeJournal(journal{Archived: archived}); err != nil {
 		return 0, err
 	}
-	e.bg.Add(1)
+	tr.bg.Add(1)
 	go func() {
-		defer e.bg.Done()
-		e.removeRetired(lt, ep, removes, retired)
+		defer tr.bg.Done()
+		tr.removeRetired(lt, ep, removes, retired)
 	}()
 	return len(removes), nil
 }
 
 // swapIn renames merged files into place and has the catalog list them
-// instead of the files they replace. lt.mu and e.tickMu are held.
-func (e *Engine) swapIn(lt *liveTable, renames [][2]string, retired []string) (uint64, error) {
+// instead of the files they replace. lt.mu and tr.handover are held.
+func (tr *Tier) swapIn(lt *tbl, renames [][2]string, retired []string) (uint64, error) {
 	dirs := map[string]bool{}
 	for _, r := range renames {
 		final := filepath.Join(lt.root, r[1])
@@ -249,29 +250,29 @@ func (e *Engine) swapIn(lt *liveTable, renames [][2]string, retired []string) (u
 			return 0, err
 		}
 	}
-	e.cat.Retire(retired...)
-	if err := e.cat.RefreshTable(context.Background(), lt.name); err != nil {
+	tr.cat.Retire(retired...)
+	if err := tr.cat.RefreshTable(context.Background(), lt.name); err != nil {
 		return 0, err
 	}
-	if err := e.syncViewsOn(context.Background(), lt.c); err != nil {
+	if err := tr.opts.SyncViews(lt.c); err != nil {
 		return 0, err
 	}
 	lt.gen.Add(1)
-	return e.readers.advance(), nil
+	return tr.readers.advance(), nil
 }
 
 // removeRetired deletes the files a compaction replaced once no query of
 // epoch ep or earlier runs. If the engine closes first, they stay listed
 // in the journal and the next start removes them.
-func (e *Engine) removeRetired(lt *liveTable, ep uint64, removes, retired []string) {
-	if err := e.readers.waitFor(e.bgCtx, ep); err != nil {
+func (tr *Tier) removeRetired(lt *tbl, ep uint64, removes, retired []string) {
+	if err := tr.readers.waitFor(tr.bgCtx, ep); err != nil {
 		return
 	}
 	dirs := map[string]bool{}
 	for _, r := range removes {
 		p := filepath.Join(lt.root, r)
 		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-			e.log.Warn("compaction: old file not removed", "table", lt.name, "file", p, "err", err)
+			tr.log.Warn("compaction: old file not removed", "table", lt.name, "file", p, "err", err)
 			return
 		}
 		dirs[filepath.Dir(p)] = true
@@ -279,14 +280,14 @@ func (e *Engine) removeRetired(lt *liveTable, ep uint64, removes, retired []stri
 	for d := range dirs {
 		_ = syncDir(d)
 	}
-	e.cat.Forget(retired...)
+	tr.cat.Forget(retired...)
 	lt.donePending(removes)
-	lt.tickMu.Lock()
-	defer lt.tickMu.Unlock()
+	lt.work.Lock()
+	defer lt.work.Unlock()
 	lt.mu.Lock()
 	archived := lt.archived
 	lt.mu.Unlock()
 	if err := lt.writeJournal(journal{Archived: archived}); err != nil {
-		e.log.Warn("compaction: journal not updated", "table", lt.name, "err", err)
+		tr.log.Warn("compaction: journal not updated", "table", lt.name, "err", err)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build duckdb_arrow
 
-package engine
+package live
 
 import (
 	"bytes"
@@ -21,11 +21,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	mapping "github.com/duckdb/duckdb-go-bindings"
 
 	"github.com/qry-dev/qry/catalog"
-	"github.com/qry-dev/qry/engine/wal"
+	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/fault"
+	"github.com/qry-dev/qry/internal/duck"
+	"github.com/qry-dev/qry/live/wal"
 )
 
 // LiveCatalog is the in-memory database holding writable tables' live rows.
@@ -39,8 +40,8 @@ const seqCol = "_qry_seq"
 // write-ahead log and tick journal (hidden from the catalog by its _).
 const WALDirName = "_qry_wal"
 
-// liveTable is the live tier of one writable table.
-type liveTable struct {
+// tbl is the live tier of one writable table.
+type tbl struct {
 	name   string
 	root   string
 	decl   *catalog.Writable
@@ -51,13 +52,14 @@ type liveTable struct {
 	// mu serializes writes (sequence numbers are handed out and the WAL
 	// appended in commit order) and the tick's hand-over.
 	mu       sync.Mutex
-	c        *conn // the writer's own connection
+	c        *duck.Conn // the writer's own connection
+	arch     *duck.Conn // reads for ticks and compactions, while writes go on
 	seq      uint64
 	archived uint64
 	// gen grows with each committed write (cached results key on it).
 	gen atomic.Uint64
-	// tickMu serializes ticks and compactions of this table.
-	tickMu      sync.Mutex
+	// work serializes ticks and compactions of this table.
+	work        sync.Mutex
 	arrowSchema *arrow.Schema
 	inDDL       string // creates the landing table of appended rows
 
@@ -73,7 +75,7 @@ type liveTable struct {
 	follower bool
 }
 
-func (lt *liveTable) addPending(rel []string) {
+func (lt *tbl) addPending(rel []string) {
 	lt.jmu.Lock()
 	defer lt.jmu.Unlock()
 	if lt.pending == nil {
@@ -84,7 +86,7 @@ func (lt *liveTable) addPending(rel []string) {
 	}
 }
 
-func (lt *liveTable) donePending(rel []string) {
+func (lt *tbl) donePending(rel []string) {
 	lt.jmu.Lock()
 	defer lt.jmu.Unlock()
 	for _, r := range rel {
@@ -92,65 +94,34 @@ func (lt *liveTable) donePending(rel []string) {
 	}
 }
 
-// Writable reports whether table takes writes, and its Arrow schema.
-func (e *Engine) Writable(table string) (*arrow.Schema, bool) {
-	lt, ok := e.live[strings.ToLower(table)]
-	if !ok {
-		return nil, false
-	}
-	return lt.arrowSchema, true
-}
-
-// openLive creates the live tables of the catalog's writable tables,
-// replays their logs and starts their ticks. Called from Open, before the
-// sandbox locks DuckDB down.
-func (e *Engine) openLive(ctx context.Context) error {
-	e.live = map[string]*liveTable{}
-	var writable []*catalog.Table
-	for _, t := range e.cat.Snapshot().Tables {
-		if t.Writable != nil {
-			writable = append(writable, t)
-		}
-	}
-	if len(writable) == 0 {
-		return nil
-	}
-	if err := exec(e.all[0], "ATTACH ':memory:' AS "+LiveCatalog); err != nil {
-		return fmt.Errorf("live tier: %w", err)
-	}
-	for _, t := range writable {
-		lt, err := e.openLiveTable(t)
-		if err != nil {
-			return fmt.Errorf("table %s: %w", t.Name, err)
-		}
-		e.live[strings.ToLower(t.Name)] = lt
-	}
-	return nil
-}
-
-func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
-	lt := &liveTable{name: t.Name, root: t.Root, decl: t.Writable,
-		ident:  LiveCatalog + ".main." + QuoteIdent(t.Name),
+// openTable opens the live tier of one writable table: its writer lock,
+// its live table, recovery of an interrupted tick or compaction, and the
+// replay of its log.
+func (tr *Tier) openTable(ctx context.Context, t *catalog.Table) (*tbl, error) {
+	lt := &tbl{name: t.Name, root: t.Root, decl: t.Writable,
+		ident:  LiveCatalog + ".main." + connectors.QuoteIdent(t.Name),
 		walDir: filepath.Join(t.Root, WALDirName)}
-	c := &conn{}
-	if mapping.Connect(e.db, &c.c) == mapping.StateError {
-		return nil, errors.New("cannot connect to DuckDB")
+	c, err := tr.connect()
+	if err != nil {
+		return nil, err
 	}
 	lt.c = c
-	e.extra = append(e.extra, c)
-	if err := exec(c, "USE "+CatalogName); err != nil {
+	if lt.arch, err = tr.connect(); err != nil {
+		return nil, err
+	}
+	if err := c.Exec("USE " + tr.opts.Schema); err != nil {
 		return nil, err
 	}
 	cols := make([]string, 0, len(lt.decl.Columns)+1)
 	for _, col := range lt.decl.Columns {
-		def := QuoteIdent(col.Name) + " " + col.Type
+		def := connectors.QuoteIdent(col.Name) + " " + col.Type
 		if col.NotNull {
 			def += " NOT NULL"
 		}
 		cols = append(cols, def)
 	}
 	cols = append(cols, seqCol+" UBIGINT NOT NULL")
-	if err := exec(c, fmt.Sprintf("CREATE TABLE %s (%s)", lt.ident, strings.Join(cols, ", "))); err != nil {
+	if err := c.Exec(fmt.Sprintf("CREATE TABLE %s (%s)", lt.ident, strings.Join(cols, ", "))); err != nil {
 		return nil, err
 	}
 	// Appended batches land here first; a plain INSERT ... SELECT then
@@ -159,7 +130,7 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 	// It is made for each write and dropped after it, so that it holds no
 	// memory between writes.
 	lt.inDDL = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", inTable, strings.Join(cols, ", "))
-	schema, err := e.describeLive(lt)
+	schema, err := lt.describe()
 	if err != nil {
 		return nil, err
 	}
@@ -171,14 +142,14 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 		// shell or query): read its archive as it is, and leave its log,
 		// journal and files alone.
 		lt.follower = true
-		e.log.Info("writable table is written by another qry process: reading its archive only", "table", lt.name)
-		return lt, lt.follow(e.cat)
+		tr.log.Info("writable table is written by another qry process: reading its archive only", "table", lt.name)
+		return lt, lt.follow(ctx, tr.cat)
 	}
 	if err := lt.recover(); err != nil {
 		return nil, err
 	}
 	// The catalog was listed before recovery renamed or removed files.
-	if err := e.cat.RefreshTable(context.Background(), t.Name); err != nil {
+	if err := tr.cat.RefreshTable(ctx, t.Name); err != nil {
 		return nil, err
 	}
 	// Replay what the log holds beyond the archive.
@@ -188,7 +159,7 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 		if err != nil {
 			return fmt.Errorf("write-ahead log record %d: %w", first, err)
 		}
-		defer release(batches)
+		defer duck.Release(batches)
 		n := rowCount(batches)
 		if first+uint64(n)-1 <= lt.archived {
 			return nil // archived before the crash
@@ -207,10 +178,10 @@ func (e *Engine) openLiveTable(t *catalog.Table) (*liveTable, error) {
 	if err := lt.openLog(); err != nil {
 		// A read-only or full disk: the table is read as it is, and each
 		// write tries to open the log again.
-		e.log.Warn("writable table takes no writes for now", "table", lt.name, "err", err)
+		tr.log.Warn("writable table takes no writes for now", "table", lt.name, "err", err)
 	}
 	if replayed > 0 {
-		e.log.Info("write-ahead log replayed", "table", lt.name, "rows", replayed)
+		tr.log.Info("write-ahead log replayed", "table", lt.name, "rows", replayed)
 	}
 	return lt, nil
 }
@@ -224,7 +195,7 @@ var ErrOtherWriter = fault.New(fault.Conflict, "another qry process writes this 
 // reports false when another process holds it. Where the lock file
 // cannot be made (a read-only disk that has none), the table is taken
 // without one.
-func (lt *liveTable) lock() (bool, error) {
+func (lt *tbl) lock() (bool, error) {
 	path := filepath.Join(lt.walDir, "lock")
 	_ = os.MkdirAll(lt.walDir, 0o755)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -246,7 +217,7 @@ func (lt *liveTable) lock() (bool, error) {
 
 // follow readies a table another process writes: files its compactions
 // replaced and not yet removed are left out, as that process does.
-func (lt *liveTable) follow(cat *catalog.Catalog) error {
+func (lt *tbl) follow(ctx context.Context, cat *catalog.Catalog) error {
 	j, err := lt.readJournal()
 	if err != nil {
 		return err
@@ -264,12 +235,12 @@ func (lt *liveTable) follow(cat *catalog.Catalog) error {
 		}
 		cat.Retire(retired...)
 	}
-	return cat.RefreshTable(context.Background(), lt.name)
+	return cat.RefreshTable(ctx, lt.name)
 }
 
 // openLog opens the write-ahead log if it is not open. lt.mu is held (or lt
 // is not shared yet).
-func (lt *liveTable) openLog() error {
+func (lt *tbl) openLog() error {
 	if lt.follower {
 		return fmt.Errorf("table %s: %w", lt.name, ErrOtherWriter)
 	}
@@ -284,37 +255,18 @@ func (lt *liveTable) openLog() error {
 	return nil
 }
 
-// describeLive is the Arrow schema of the declared columns.
-func (e *Engine) describeLive(lt *liveTable) (*arrow.Schema, error) {
+// describe is the Arrow schema of the declared columns.
+func (lt *tbl) describe() (*arrow.Schema, error) {
 	names := make([]string, len(lt.decl.Columns))
 	for i, col := range lt.decl.Columns {
-		names[i] = QuoteIdent(col.Name)
+		names[i] = connectors.QuoteIdent(col.Name)
 	}
-	stmt, err := prepare(lt.c, fmt.Sprintf("SELECT %s FROM %s", strings.Join(names, ", "), lt.ident))
+	stmt, err := lt.c.Prepare(fmt.Sprintf("SELECT %s FROM %s", strings.Join(names, ", "), lt.ident))
 	if err != nil {
 		return nil, err
 	}
-	defer mapping.DestroyPrepare(&stmt)
-	var opts mapping.ArrowOptions
-	mapping.ConnectionGetArrowOptions(lt.c.c, &opts)
-	defer mapping.DestroyArrowOptions(&opts)
-	cc := mapping.PreparedStatementColumnCount(stmt)
-	types := make([]mapping.LogicalType, cc)
-	out := make([]string, cc)
-	for i := range cc {
-		out[i] = mapping.PreparedStatementColumnName(stmt, i)
-		types[i] = mapping.PreparedStatementColumnLogicalType(stmt, i)
-	}
-	return arrowSchema(opts, types, out)
-}
-
-// liveSelect reads the live rows in the table's column order.
-func (lt *liveTable) liveSelect(t *catalog.Table) string {
-	cols := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		cols[i] = QuoteIdent(c.Name)
-	}
-	return fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), lt.ident)
+	defer stmt.Close()
+	return stmt.Schema()
 }
 
 // ErrNotWritable is returned for writes to a table that does not take them.
@@ -331,8 +283,8 @@ var ErrWrite = fault.New(fault.BadWrite, "bad write")
 // Append writes batches to a writable table as one write: validated, made
 // durable in the write-ahead log (fsynced), then visible to queries. Either
 // every row is written or none. The batches are not released.
-func (e *Engine) Append(ctx context.Context, table string, batches []arrow.RecordBatch) (int64, error) {
-	lt, ok := e.live[strings.ToLower(table)]
+func (tr *Tier) Append(ctx context.Context, table string, batches []arrow.RecordBatch) (int64, error) {
+	lt, ok := tr.tables[strings.ToLower(table)]
 	if !ok {
 		return 0, fmt.Errorf("%s: %w", table, ErrNotWritable)
 	}
@@ -351,39 +303,38 @@ func (e *Engine) Append(ctx context.Context, table string, batches []arrow.Recor
 		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, ctxErr(ctx)
+		return 0, duck.CtxErr(ctx)
 	}
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	first := lt.seq + 1
-	if err := exec(lt.c, "BEGIN TRANSACTION"); err != nil {
+	if err := lt.c.Exec("BEGIN TRANSACTION"); err != nil {
 		return 0, err
 	}
 	if err := lt.insert(batches, first); err != nil {
-		_ = exec(lt.c, "ROLLBACK")
+		_ = lt.c.Exec("ROLLBACK")
 		return 0, err
 	}
 	if err := lt.openLog(); err != nil {
-		_ = exec(lt.c, "ROLLBACK")
+		_ = lt.c.Exec("ROLLBACK")
 		return 0, err
 	}
 	if err := lt.log.Append(first, payload); err != nil {
-		_ = exec(lt.c, "ROLLBACK")
+		_ = lt.c.Exec("ROLLBACK")
 		return 0, fmt.Errorf("table %s: %w: %w", lt.name, ErrStorage, err)
 	}
-	if err := exec(lt.c, "COMMIT"); err != nil {
+	if err := lt.c.Exec("COMMIT"); err != nil {
 		// In the log but not visible: the next start replays it.
 		return 0, fmt.Errorf("table %s: %w", lt.name, err)
 	}
 	lt.seq = first + uint64(n) - 1
 	lt.gen.Add(1)
-	e.writes.Add(1)
 	return int64(n), nil
 }
 
 // validate checks batches against the declared columns: names, types that
 // can hold each other, NOT NULL, and one schema for every batch.
-func (lt *liveTable) validate(batches []arrow.RecordBatch) error {
+func (lt *tbl) validate(batches []arrow.RecordBatch) error {
 	if len(batches) == 0 {
 		return nil
 	}
@@ -407,7 +358,7 @@ func (lt *liveTable) validate(batches []arrow.RecordBatch) error {
 			return fmt.Errorf("%w: column %q given twice", ErrWrite, f.Name)
 		}
 		seen[strings.ToLower(f.Name)] = true
-		if !compatible(f.Type, c.Type) {
+		if !Compatible(f.Type, c.Type) {
 			return fmt.Errorf("%w: table %s: column %s is %s, not %s data", ErrWrite, lt.name, c.Name, c.Type, f.Type)
 		}
 		for bi, b := range batches {
@@ -459,7 +410,7 @@ func checkPartitionValues(name string, col arrow.Array) error {
 	return nil
 }
 
-func (lt *liveTable) columnList() string {
+func (lt *tbl) columnList() string {
 	names := make([]string, len(lt.decl.Columns))
 	for i, c := range lt.decl.Columns {
 		names[i] = c.Name
@@ -484,10 +435,10 @@ func rowOffset(batches []arrow.RecordBatch, upto int) int {
 	return n
 }
 
-// compatible reports whether Arrow data may be written to a column of a
+// Compatible reports whether Arrow data may be written to a column of a
 // DuckDB type (DuckDB then casts it, and refuses values that do not fit).
-func compatible(t arrow.DataType, duck string) bool {
-	d := strings.ToUpper(duck)
+func Compatible(t arrow.DataType, duckType string) bool {
+	d := strings.ToUpper(duckType)
 	isInt := func() bool {
 		switch t.ID() {
 		case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
@@ -538,7 +489,7 @@ func compatible(t arrow.DataType, duck string) bool {
 
 // insert adds batches to the live table on lt.c, numbering rows from first.
 // The caller holds lt.mu (or owns lt during recovery) and the transaction.
-func (lt *liveTable) insert(batches []arrow.RecordBatch, first uint64) error {
+func (lt *tbl) insert(batches []arrow.RecordBatch, first uint64) error {
 	if len(batches) == 0 {
 		return nil
 	}
@@ -552,9 +503,9 @@ func (lt *liveTable) insert(batches []arrow.RecordBatch, first uint64) error {
 	targets := make([]string, 0, len(lt.decl.Columns)+1)
 	exprs := make([]string, 0, len(lt.decl.Columns)+1)
 	for _, c := range lt.decl.Columns {
-		targets = append(targets, QuoteIdent(c.Name))
+		targets = append(targets, connectors.QuoteIdent(c.Name))
 		if name, ok := present[strings.ToLower(c.Name)]; ok {
-			exprs = append(exprs, fmt.Sprintf("CAST(%s AS %s)", QuoteIdent(name), c.Type))
+			exprs = append(exprs, fmt.Sprintf("CAST(%s AS %s)", connectors.QuoteIdent(name), c.Type))
 		} else {
 			exprs = append(exprs, "NULL::"+c.Type)
 		}
@@ -562,27 +513,15 @@ func (lt *liveTable) insert(batches []arrow.RecordBatch, first uint64) error {
 	targets = append(targets, seqCol)
 	exprs = append(exprs, seqCol)
 	query := fmt.Sprintf("INSERT INTO temp.%s (%s) SELECT %s FROM appended", inTable, strings.Join(targets, ", "), strings.Join(exprs, ", "))
-	if err := exec(lt.c, lt.inDDL); err != nil {
+	if err := lt.c.Exec(lt.inDDL); err != nil {
 		return err
 	}
-	defer func() { _ = exec(lt.c, "DROP TABLE IF EXISTS temp."+inTable) }()
+	defer func() { _ = lt.c.Exec("DROP TABLE IF EXISTS temp." + inTable) }()
 
-	conv, ed := mapping.SchemaFromArrow(lt.c.c, schema)
-	if err := errorData(ed); err != nil {
-		return fmt.Errorf("%w: %w", ErrWrite, err)
-	}
-	defer mapping.DestroyArrowConvertedSchema(&conv)
-	var app mapping.Appender
-	created := false
-	defer func() {
-		if created {
-			mapping.AppenderDestroy(&app)
-		}
-	}()
 	seq := first
 	mem := memory.DefaultAllocator
-	var keep []arrow.RecordBatch
-	defer func() { release(keep) }()
+	var chunks []arrow.RecordBatch
+	defer func() { duck.Release(chunks) }()
 	for _, b := range batches {
 		for off := int64(0); off < b.NumRows(); off += 2048 {
 			end := min(off+2048, b.NumRows())
@@ -595,46 +534,20 @@ func (lt *liveTable) insert(batches []arrow.RecordBatch, first uint64) error {
 			seqs := sb.NewArray()
 			sb.Release()
 			cols := append(append([]arrow.Array{}, part.Columns()...), seqs)
-			rec := array.NewRecordBatch(schema, cols, end-off)
+			chunks = append(chunks, array.NewRecordBatch(schema, cols, end-off))
 			seqs.Release()
 			part.Release()
-			// The chunk may point into rec's buffers: keep rec until the
-			// appender has flushed.
-			keep = append(keep, rec)
-			chunk, ed := mapping.DataChunkFromArrow(lt.c.c, rec, conv)
-			if err := errorData(ed); err != nil {
-				return fmt.Errorf("%w: %w", ErrWrite, err)
-			}
-			if !created {
-				n := mapping.DataChunkGetColumnCount(chunk)
-				types := make([]mapping.LogicalType, n)
-				names := make([]string, n)
-				for i := range n {
-					types[i] = mapping.VectorGetColumnType(mapping.DataChunkGetVector(chunk, i))
-					names[i] = fields[i].Name
-				}
-				st := mapping.AppenderCreateQuery(lt.c.c, query, types, "appended", names, &app)
-				for i := range types {
-					mapping.DestroyLogicalType(&types[i])
-				}
-				created = true
-				if st == mapping.StateError {
-					mapping.DestroyDataChunk(&chunk)
-					return writeError(lt.name, mapping.AppenderError(app))
-				}
-			}
-			st := mapping.AppendDataChunk(app, chunk)
-			mapping.DestroyDataChunk(&chunk)
-			if st == mapping.StateError {
-				return writeError(lt.name, mapping.AppenderError(app))
-			}
 		}
 	}
-	if mapping.AppenderFlush(app) == mapping.StateError {
-		return writeError(lt.name, mapping.AppenderError(app))
+	if err := lt.c.Append(query, "appended", chunks); err != nil {
+		var ae *duck.AppendError
+		if errors.As(err, &ae) {
+			return writeError(lt.name, ae.Msg)
+		}
+		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	if err := exec(lt.c, fmt.Sprintf("INSERT INTO %s SELECT * FROM temp.%s", lt.ident, inTable)); err != nil {
-		var qe *QueryError
+	if err := lt.c.Exec(fmt.Sprintf("INSERT INTO %s SELECT * FROM temp.%s", lt.ident, inTable)); err != nil {
+		var qe *fault.Error
 		if errors.As(err, &qe) {
 			return writeError(lt.name, qe.Msg)
 		}
@@ -662,12 +575,6 @@ func rowCount(batches []arrow.RecordBatch) int {
 	return n
 }
 
-func release(batches []arrow.RecordBatch) {
-	for _, b := range batches {
-		b.Release()
-	}
-}
-
 func writeIPC(batches []arrow.RecordBatch) ([]byte, error) {
 	var buf bytes.Buffer
 	w := ipc.NewWriter(&buf, ipc.WithSchema(batches[0].Schema()))
@@ -688,22 +595,7 @@ func readIPC(payload []byte) ([]arrow.RecordBatch, error) {
 		return nil, err
 	}
 	defer r.Release()
-	return collect(r)
-}
-
-// collect reads every batch of rr, retained (the caller releases them).
-func collect(rr array.RecordReader) ([]arrow.RecordBatch, error) {
-	var out []arrow.RecordBatch
-	for rr.Next() {
-		b := rr.RecordBatch()
-		b.Retain()
-		out = append(out, b)
-	}
-	if err := rr.Err(); err != nil {
-		release(out)
-		return nil, err
-	}
-	return out, nil
+	return duck.Collect(r)
 }
 
 // journal is a writable table's tick journal: how far rows are archived,
@@ -714,9 +606,9 @@ type journal struct {
 	Removes  []string    `json:"removes,omitempty"` // compaction: files the renamed one replaces
 }
 
-func (lt *liveTable) journalPath() string { return filepath.Join(lt.walDir, "journal.json") }
+func (lt *tbl) journalPath() string { return filepath.Join(lt.walDir, "journal.json") }
 
-func (lt *liveTable) readJournal() (journal, error) {
+func (lt *tbl) readJournal() (journal, error) {
 	var j journal
 	data, err := os.ReadFile(lt.journalPath())
 	if errors.Is(err, os.ErrNotExist) {
@@ -733,7 +625,7 @@ func (lt *liveTable) readJournal() (journal, error) {
 
 // writeJournal replaces the journal atomically and durably. The files
 // waiting for removal are added to j.Removes.
-func (lt *liveTable) writeJournal(j journal) error {
+func (lt *tbl) writeJournal(j journal) error {
 	if err := os.MkdirAll(lt.walDir, 0o755); err != nil {
 		return err
 	}
@@ -790,7 +682,7 @@ func syncDir(dir string) error {
 // recover finishes a tick or compaction a crash interrupted: renames that
 // the journal promised are done (or found done), files a compaction
 // replaced are removed, and stray temporary files are deleted.
-func (lt *liveTable) recover() error {
+func (lt *tbl) recover() error {
 	j, err := lt.readJournal()
 	if err != nil {
 		return err
@@ -835,21 +727,3 @@ func (lt *liveTable) recover() error {
 }
 
 const tmpPrefix = ".qry-tmp-"
-
-// hasLive reports whether a table has a live tier.
-func (e *Engine) hasLive(table string) bool {
-	_, ok := e.live[strings.ToLower(table)]
-	return ok
-}
-
-// HasWritable reports whether any table takes writes.
-func (e *Engine) HasWritable() bool { return len(e.live) > 0 }
-
-// WritableTables lists the tables that take writes.
-func (e *Engine) WritableTables() []string {
-	var out []string
-	for _, lt := range e.live {
-		out = append(out, lt.name)
-	}
-	return out
-}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qry-dev/qry/engine/wal"
+	"github.com/qry-dev/qry/live/wal"
 )
 
 type rec struct {

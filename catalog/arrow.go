@@ -1,20 +1,19 @@
-package engine
+package catalog
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-
-	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/connectors"
 )
 
 // TablesReader lists a snapshot's tables: name, format, files, rows (from
 // statistics), bytes, columns and files left out. The caller releases it.
-func TablesReader(s *catalog.Snapshot) array.RecordReader {
+func (s *Snapshot) TablesReader() array.RecordReader {
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "table", Type: arrow.BinaryTypes.String},
 		{Name: "format", Type: arrow.BinaryTypes.String},
@@ -52,7 +51,7 @@ func TablesReader(s *catalog.Snapshot) array.RecordReader {
 // DescribeReader lists a table's columns: name, type, whether it is a
 // partition column, and min, max and null count over all files from
 // statistics (NULL where unknown). The caller releases it.
-func DescribeReader(t *catalog.Table) array.RecordReader {
+func (t *Table) DescribeReader() array.RecordReader {
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "column", Type: arrow.BinaryTypes.String},
 		{Name: "type", Type: arrow.BinaryTypes.String},
@@ -92,7 +91,7 @@ func DescribeReader(t *catalog.Table) array.RecordReader {
 // dialect as DuckDB's sniffer found it, its encoding; empty for formats
 // that need none), then the files left out with the reason. The caller
 // releases it.
-func FilesReader(t *catalog.Table) array.RecordReader {
+func (t *Table) FilesReader() array.RecordReader {
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "file", Type: arrow.BinaryTypes.String},
 		{Name: "rows", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
@@ -128,5 +127,19 @@ func FilesReader(t *catalog.Table) array.RecordReader {
 	return rr
 }
 
-// QuoteIdent quotes a name as a SQL identifier.
-func QuoteIdent(name string) string { return connectors.QuoteIdent(name) }
+// RejectsSelect is a SELECT of the lines the table's files left out:
+// file, line, column, error, original_line.
+func (t *Table) RejectsSelect() string {
+	text := func(s string) string { return connectors.QuoteString(strings.ReplaceAll(s, "\x00", "")) }
+	var rows []string
+	for _, f := range t.Files {
+		for _, r := range f.Rejects {
+			rows = append(rows, fmt.Sprintf("(%s, %d, %s, %s, %s)", text(f.Path), r.Line, text(r.Column), text(r.Error), text(r.Text)))
+		}
+	}
+	if len(rows) == 0 {
+		return "SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL::VARCHAR AS \"column\", NULL::VARCHAR AS error, NULL::VARCHAR AS original_line WHERE false"
+	}
+	return "SELECT file, line, NULLIF(\"column\", '') AS \"column\", error, original_line FROM (VALUES " + strings.Join(rows, ", ") +
+		") v(file, line, \"column\", error, original_line)"
+}

@@ -1,6 +1,6 @@
 //go:build duckdb_arrow
 
-package engine
+package live
 
 import (
 	"context"
@@ -11,26 +11,26 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/connectors"
 )
 
 // runTicks archives each writable table's live rows every tick until ctx
 // ends.
-func (e *Engine) runTicks(ctx context.Context) {
-	for _, lt := range e.live {
+func (tr *Tier) runTicks(ctx context.Context) {
+	for _, lt := range tr.tables {
 		if lt.follower {
 			continue
 		}
 		go func() {
 			defer func() {
 				if p := recover(); p != nil {
-					e.log.Error("tick stopped", "table", lt.name, "panic", p)
+					tr.log.Error("tick stopped", "table", lt.name, "panic", p)
 				}
 			}()
 			t := time.NewTicker(lt.decl.Tick)
@@ -40,17 +40,17 @@ func (e *Engine) runTicks(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					if err := e.Tick(ctx, lt.name); err != nil && ctx.Err() == nil {
-						e.log.Warn("tick failed: rows stay live", "table", lt.name, "err", err)
+					if err := tr.Tick(ctx, lt.name); err != nil && ctx.Err() == nil {
+						tr.log.Warn("tick failed: rows stay live", "table", lt.name, "err", err)
 						continue
 					}
-					lt.tickMu.Lock()
-					n, err := e.compact(ctx, lt, compactMinFiles)
-					lt.tickMu.Unlock()
+					lt.work.Lock()
+					n, err := tr.compact(ctx, lt, compactMinFiles)
+					lt.work.Unlock()
 					if err != nil && ctx.Err() == nil {
-						e.log.Warn("compaction failed: small files stay", "table", lt.name, "err", err)
+						tr.log.Warn("compaction failed: small files stay", "table", lt.name, "err", err)
 					} else if n > 0 {
-						e.log.Info("compacted", "table", lt.name, "files", n)
+						tr.log.Info("compacted", "table", lt.name, "files", n)
 					}
 				}
 			}
@@ -58,34 +58,13 @@ func (e *Engine) runTicks(ctx context.Context) {
 	}
 }
 
-// TickStats describe what ticks have done, for metrics.
-type TickStats struct {
-	LiveRows     int64     // rows written and not archived yet, all tables
-	LastTick     time.Time // when the last successful tick ended
-	Ticks, Fails int64
-}
-
-// LiveStats returns the live tier's figures.
-func (e *Engine) LiveStats() TickStats {
-	var s TickStats
-	for _, lt := range e.live {
-		lt.mu.Lock()
-		s.LiveRows += int64(lt.seq - lt.archived)
-		lt.mu.Unlock()
-	}
-	e.tickStatsMu.Lock()
-	s.LastTick, s.Ticks, s.Fails = e.lastTick, e.ticks, e.tickFails
-	e.tickStatsMu.Unlock()
-	return s
-}
-
 // Tick archives a writable table's live rows now: they are written as
 // Parquet files (one per partition) under temporary names, fsynced, then,
 // in one step that queries cannot straddle, renamed into the table's
 // directory, added to the catalog and removed from the live tier. The
 // write-ahead log segments they came from are removed last.
-func (e *Engine) Tick(ctx context.Context, table string) (err error) {
-	lt, ok := e.live[strings.ToLower(table)]
+func (tr *Tier) Tick(ctx context.Context, table string) (err error) {
+	lt, ok := tr.tables[strings.ToLower(table)]
 	if !ok {
 		return fmt.Errorf("%s: %w", table, ErrNotWritable)
 	}
@@ -93,17 +72,17 @@ func (e *Engine) Tick(ctx context.Context, table string) (err error) {
 		return lt.openLog()
 	}
 	defer func() {
-		e.tickStatsMu.Lock()
+		tr.statMu.Lock()
 		if err == nil {
-			e.ticks++
-			e.lastTick = time.Now()
+			tr.stats.Ticks++
+			tr.stats.LastTick = time.Now()
 		} else {
-			e.tickFails++
+			tr.stats.Fails++
 		}
-		e.tickStatsMu.Unlock()
+		tr.statMu.Unlock()
 	}()
-	lt.tickMu.Lock()
-	defer lt.tickMu.Unlock()
+	lt.work.Lock()
+	defer lt.work.Unlock()
 	lt.mu.Lock()
 	upto := lt.seq
 	if upto == lt.archived {
@@ -123,18 +102,18 @@ func (e *Engine) Tick(ctx context.Context, table string) (err error) {
 	// beside the writer's inserts was seen to return rows past its
 	// filter); the Parquet files are then written from the copy while
 	// writes go on.
-	snap := LiveCatalog + ".main." + QuoteIdent("_qry_tick_"+lt.name)
-	err = exec(lt.c, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM %s WHERE %s <= %d", snap, lt.ident, seqCol, upto))
+	snap := LiveCatalog + ".main." + connectors.QuoteIdent("_qry_tick_"+lt.name)
+	err = lt.c.Exec(fmt.Sprintf("CREATE OR REPLACE TABLE %s AS SELECT * FROM %s WHERE %s <= %d", snap, lt.ident, seqCol, upto))
 	lt.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	defer func() {
 		lt.mu.Lock()
-		_ = exec(lt.c, "DROP TABLE IF EXISTS "+snap)
+		_ = lt.c.Exec("DROP TABLE IF EXISTS " + snap)
 		lt.mu.Unlock()
 	}()
-	renames, err := e.writeArchive(ctx, lt, snap, upto)
+	renames, err := tr.writeArchive(ctx, lt, snap, upto)
 	if err == nil {
 		err = lt.writeJournal(journal{Archived: upto, Renames: renames})
 	}
@@ -146,9 +125,9 @@ func (e *Engine) Tick(ctx context.Context, table string) (err error) {
 	}
 	// The hand-over: no query plans or starts meanwhile.
 	lt.mu.Lock()
-	e.tickMu.Lock()
-	err = e.publish(lt, renames, upto)
-	e.tickMu.Unlock()
+	tr.handover.Lock()
+	err = tr.publish(lt, renames, upto)
+	tr.handover.Unlock()
 	lt.mu.Unlock()
 	if err != nil {
 		return err
@@ -161,8 +140,8 @@ func (e *Engine) Tick(ctx context.Context, table string) (err error) {
 
 // publish renames a tick's files into place, refreshes the catalog and the
 // views, and drops the archived rows from the live tier. lt.mu and
-// e.tickMu are held.
-func (e *Engine) publish(lt *liveTable, renames [][2]string, upto uint64) error {
+// tr.handover are held.
+func (tr *Tier) publish(lt *tbl, renames [][2]string, upto uint64) error {
 	dirs := map[string]bool{}
 	for _, r := range renames {
 		final := filepath.Join(lt.root, r[1])
@@ -177,13 +156,13 @@ func (e *Engine) publish(lt *liveTable, renames [][2]string, upto uint64) error 
 		}
 	}
 	lt.archived = upto
-	if err := e.cat.RefreshTable(context.Background(), lt.name); err != nil {
+	if err := tr.cat.RefreshTable(context.Background(), lt.name); err != nil {
 		return err
 	}
-	if err := e.syncViewsOn(context.Background(), lt.c); err != nil {
+	if err := tr.opts.SyncViews(lt.c); err != nil {
 		return err
 	}
-	if err := exec(lt.c, fmt.Sprintf("DELETE FROM %s WHERE %s <= %d", lt.ident, seqCol, upto)); err != nil {
+	if err := lt.c.Exec(fmt.Sprintf("DELETE FROM %s WHERE %s <= %d", lt.ident, seqCol, upto)); err != nil {
 		return err
 	}
 	lt.gen.Add(1)
@@ -194,21 +173,21 @@ func (e *Engine) publish(lt *liveTable, renames [][2]string, upto uint64) error 
 // sequence number) as Parquet, one file per partition, under temporary
 // names; it returns the renames that put them in place (relative to the
 // root).
-func (e *Engine) writeArchive(ctx context.Context, lt *liveTable, src string, upto uint64) ([][2]string, error) {
-	t, ok := e.cat.Snapshot().Table(lt.name)
+func (tr *Tier) writeArchive(ctx context.Context, lt *tbl, src string, upto uint64) ([][2]string, error) {
+	t, ok := tr.cat.Snapshot().Table(lt.name)
 	if !ok {
 		return nil, fmt.Errorf("table %s is gone from the catalog", lt.name)
 	}
 	var dataCols []string
 	for _, c := range t.Columns {
 		if !c.Partition {
-			dataCols = append(dataCols, QuoteIdent(c.Name))
+			dataCols = append(dataCols, connectors.QuoteIdent(c.Name))
 		}
 	}
 	parts := [][]*string{nil} // no partitioning: one file
 	if len(lt.decl.PartitionBy) > 0 {
 		var err error
-		if parts, err = e.partitions(ctx, lt, src); err != nil {
+		if parts, err = tr.partitions(ctx, lt, src); err != nil {
 			return nil, err
 		}
 	}
@@ -220,10 +199,10 @@ func (e *Engine) writeArchive(ctx context.Context, lt *liveTable, src string, up
 			typ := declType(lt.decl, key)
 			if vals[k] == nil {
 				dir = append(dir, key+"=__HIVE_DEFAULT_PARTITION__")
-				where += fmt.Sprintf(" AND %s IS NULL", QuoteIdent(key))
+				where += fmt.Sprintf(" AND %s IS NULL", connectors.QuoteIdent(key))
 			} else {
 				dir = append(dir, key+"="+*vals[k])
-				where += fmt.Sprintf(" AND %s = CAST('%s' AS %s)", QuoteIdent(key), strings.ReplaceAll(*vals[k], "'", "''"), typ)
+				where += fmt.Sprintf(" AND %s = CAST('%s' AS %s)", connectors.QuoteIdent(key), strings.ReplaceAll(*vals[k], "'", "''"), typ)
 			}
 		}
 		rel := filepath.Join(dir...)
@@ -234,7 +213,7 @@ func (e *Engine) writeArchive(ctx context.Context, lt *liveTable, src string, up
 		}
 		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(dataCols, ", "), src, where, seqCol)
 		renames = append(renames, [2]string{tmp, filepath.Join(rel, name)})
-		if err := e.writeParquet(ctx, q, filepath.Join(lt.root, tmp)); err != nil {
+		if err := lt.writeParquet(ctx, q, filepath.Join(lt.root, tmp)); err != nil {
 			return renames, fmt.Errorf("table %s: archive %s: %w", lt.name, filepath.Join(lt.root, rel, name), err)
 		}
 	}
@@ -252,16 +231,16 @@ func declType(w *catalog.Writable, name string) string {
 
 // partitions lists the distinct partition values of the rows of src, as
 // text (nil: NULL).
-func (e *Engine) partitions(ctx context.Context, lt *liveTable, src string) ([][]*string, error) {
+func (tr *Tier) partitions(ctx context.Context, lt *tbl, src string) ([][]*string, error) {
 	cols := make([]string, len(lt.decl.PartitionBy))
 	for i, k := range lt.decl.PartitionBy {
-		cols[i] = fmt.Sprintf("CAST(%s AS VARCHAR)", QuoteIdent(k))
+		cols[i] = fmt.Sprintf("CAST(%s AS VARCHAR)", connectors.QuoteIdent(k))
 	}
-	rows, err := e.internalQuery(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM %s", strings.Join(cols, ", "), src))
+	rows, err := lt.arch.Query(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM %s", strings.Join(cols, ", "), src))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Release()
+	defer rows.Close()
 	var out [][]*string
 	for rows.Next() {
 		rec := rows.RecordBatch()
@@ -281,12 +260,12 @@ func (e *Engine) partitions(ctx context.Context, lt *liveTable, src string) ([][
 }
 
 // writeParquet writes a query's result to path and fsyncs it.
-func (e *Engine) writeParquet(ctx context.Context, query, path string) (err error) {
-	rows, err := e.internalQuery(ctx, query)
+func (lt *tbl) writeParquet(ctx context.Context, query, path string) (err error) {
+	rows, err := lt.arch.Query(ctx, query)
 	if err != nil {
 		return err
 	}
-	defer rows.Release()
+	defer rows.Close()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -322,22 +301,3 @@ func (e *Engine) writeParquet(ctx context.Context, query, path string) (err erro
 	}
 	return f.Sync()
 }
-
-// internalQuery runs a SELECT of qry's own: no planning, no sandbox gate,
-// not reported as a query.
-func (e *Engine) internalQuery(ctx context.Context, query string) (*Rows, error) {
-	c, err := e.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: &Plan{SQL: query}, sql: query, began: time.Now(), internal: true}
-	r.stop = interruptOnDone(ctx, c)
-	if err := r.start(query, nil, 0); err != nil {
-		r.err = err
-		r.close()
-		return nil, err
-	}
-	return r, nil
-}
-
-var _ arrow.RecordBatch = nil
