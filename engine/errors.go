@@ -21,8 +21,6 @@ var (
 	ErrMultipleStatements = sql.ErrMultipleStatements
 	// ErrEmpty is returned for input holding no statement.
 	ErrEmpty = sql.ErrEmpty
-	// ErrClosed is returned after Close.
-	ErrClosed = fault.New(fault.Unavailable, "engine closed")
 )
 
 // Kind classifies an error; see package fault for the table that maps each

@@ -24,8 +24,8 @@ go vet ./...
 step "go test"
 go test -count=1 -timeout 15m ./...
 
-step "race detector (engine, server, shell)"
-go test -race -count=1 -timeout 15m ./engine ./server/... ./shell
+step "race detector (engine, live, resultcache, server, shell)"
+go test -race -count=1 -timeout 15m ./engine ./live/... ./resultcache ./server/... ./shell
 
 step "fuzz (short)"
 # Budgets are counts of executions (about 10 s each on an idle 2-core

@@ -172,19 +172,6 @@ func (p *Plant) Leak(s string) bool {
 		strings.Contains(l, hex.EncodeToString([]byte(p.Marker)))
 }
 
-// Which names the secrets whose whole marker s shows, for messages.
-func (p *Plant) Which(s string) []string {
-	l := strings.ToLower(s)
-	var out []string
-	for k, m := range p.Markers {
-		if k != Link && strings.Contains(l, strings.ToLower(m)) {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Mentions reports whether a statement holds the marker itself (a fuzzer's
 // guess): its echo in an error would not be a leak.
 func (p *Plant) Mentions(sql string) bool { return p.Leak(sql) }
