@@ -66,17 +66,23 @@ func plan(t *testing.T, parser *sql.Parser, text string, env planner.Env) *plann
 	return p
 }
 
-func TestPlan(t *testing.T) {
+// setup is a parser and an environment over trips.
+func setup(t *testing.T) (*sql.Parser, *catalog.Table, planner.Env) {
+	t.Helper()
 	parser, err := sql.OpenParser()
 	require.NoError(t, err)
-	defer parser.Close()
+	t.Cleanup(func() { _ = parser.Close() })
 	table := trips()
-	env := planner.Env{
+	return parser, table, planner.Env{
 		Snapshot:  catalog.NewSnapshot(1, table),
 		Queryable: func(string) bool { return true },
 		Scan:      scan,
 		Live:      func(string) bool { return false },
 	}
+}
+
+func TestPlan(t *testing.T) {
+	parser, table, env := setup(t)
 	for _, tc := range []struct {
 		name   string
 		sql    string
@@ -145,16 +151,7 @@ func filesNamed(t *catalog.Table, names []string) []*catalog.File {
 }
 
 func TestStatsAnswer(t *testing.T) {
-	parser, err := sql.OpenParser()
-	require.NoError(t, err)
-	defer parser.Close()
-	table := trips()
-	env := planner.Env{
-		Snapshot:  catalog.NewSnapshot(1, table),
-		Queryable: func(string) bool { return true },
-		Scan:      scan,
-		Live:      func(string) bool { return false },
-	}
+	parser, table, env := setup(t)
 
 	// count(*) and max over 2023: 7 + 2 rows, max(12, 60).
 	p := plan(t, parser, "SELECT count(*), max(fare), min(fare) FROM trips WHERE year = 2023", env)
