@@ -90,6 +90,7 @@ type doc struct {
 	Tables   []catalog.TableConfig `yaml:"tables"`
 	Data     []string              `yaml:"data"`
 	CacheDir scalar                `yaml:"cache_dir" flag:"cache-dir" path:"1"`
+	ExtDir   scalar                `yaml:"extension_dir" flag:"extension-dir" path:"1"`
 	Server   struct {
 		Listen    scalar `yaml:"listen" flag:"listen"`
 		HTTP      scalar `yaml:"http" flag:"http"`

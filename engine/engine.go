@@ -3,6 +3,9 @@
 package engine
 
 import (
+	"errors"
+	"slices"
+
 	"github.com/qry-dev/qry/internal/duck"
 	"github.com/qry-dev/qry/live"
 
@@ -71,6 +74,15 @@ type Options struct {
 	// buffers; one result may take a 16th of it). 0 means no cache; only a
 	// sandboxed engine caches.
 	ResultCacheBytes int64
+	// ExtensionDir is where DuckDB extensions are looked for (see
+	// duck.FindExtension for the layouts); empty means DuckDB's own
+	// ~/.duckdb/extensions. Extensions are loaded from it at Open, never
+	// installed, and never by SQL.
+	ExtensionDir string
+	// Extensions must load at Open (Open fails, naming each missing one
+	// and how to get it). The spatial extension is loaded besides when it
+	// is found: GeoJSON tables then gain its ST_* functions.
+	Extensions []string
 	// OnQueryDone, if set, receives each query's stats when it is over
 	// (for the query log and metrics). It must not block.
 	OnQueryDone func(QueryStats)
@@ -109,7 +121,8 @@ type Engine struct {
 	views       map[string]bool
 	rejectViews map[string]bool // <table>_rejects views (lower-case names)
 
-	live *live.Tier // the writable tables
+	live    *live.Tier // the writable tables
+	spatial bool       // the spatial extension is loaded
 
 	closeOnce sync.Once
 }
@@ -189,11 +202,9 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 			return nil, fmt.Errorf("open duckdb: %w", err)
 		}
 	}
-	// GeoJSON geometries are DuckDB's built-in GEOMETRY; with the spatial
-	// extension installed, its ST_* functions work on them too. qry never
-	// downloads it.
-	if err := e.all[0].Exec("LOAD spatial"); err != nil {
-		log.Debug("spatial extension not loaded", "err", err)
+	if err := e.loadExtensions(); err != nil {
+		e.Close()
+		return nil, err
 	}
 	e.live, err = live.Open(ctx, live.Options{DB: db, Catalog: cat, Schema: CatalogName, Logger: log,
 		Scan:      func(t *catalog.Table, files []*catalog.File) (string, error) { return t.Scan(files, e.via()) },
@@ -222,6 +233,46 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	}
 	e.live.Start()
 	return e, nil
+}
+
+// loadExtensions loads Options.Extensions, and spatial when it is found:
+// GeoJSON geometries are DuckDB's built-in GEOMETRY, and with the spatial
+// extension its ST_* functions work on them too. qry never downloads one.
+func (e *Engine) loadExtensions() error {
+	dir := e.opts.ExtensionDir
+	if dir == "" {
+		dir = duck.DefaultExtensionDir()
+	}
+	var missing []error
+	for _, name := range e.opts.Extensions {
+		path, err := duck.FindExtension(dir, name)
+		if err != nil {
+			missing = append(missing, err)
+			continue
+		}
+		if err := e.all[0].Load(path); err != nil {
+			return err
+		}
+		e.spatial = e.spatial || name == "spatial"
+		e.log.Debug("extension loaded", "name", name, "path", path)
+	}
+	if err := errors.Join(missing...); err != nil {
+		return err
+	}
+	if slices.Contains(e.opts.Extensions, "spatial") {
+		return nil
+	}
+	path, err := duck.FindExtension(dir, "spatial")
+	if err != nil {
+		e.log.Debug("spatial extension not loaded", "err", err)
+		return nil
+	}
+	if err := e.all[0].Load(path); err != nil {
+		e.log.Warn("spatial extension not loaded", "err", err)
+		return nil
+	}
+	e.spatial = true
+	return nil
 }
 
 // Catalog returns the engine's catalog.

@@ -58,14 +58,25 @@ var ErrForbidden = sql.ErrForbidden
 var ErrResultTooLarge = fault.New(fault.TooLarge, "result too large")
 
 // clean turns the sandbox's served paths in a DuckDB error back into the
-// files' own paths.
+// files' own paths, and says where ST_* functions come from when the
+// spatial extension is not loaded.
 func (e *Engine) clean(err error) error {
 	var qe *QueryError
-	if e.served == nil || !errors.As(err, &qe) || !strings.Contains(qe.Msg, e.served.Dir) {
+	if !errors.As(err, &qe) {
+		return err
+	}
+	served := e.served != nil && strings.Contains(qe.Msg, e.served.Dir)
+	spatial := !e.spatial && qe.Kind == fault.Catalog && strings.Contains(strings.ToLower(qe.Msg), "function with name st_")
+	if !served && !spatial {
 		return err
 	}
 	cp := *qe
-	cp.Msg = e.served.Unmap(cp.Msg)
+	if served {
+		cp.Msg = e.served.Unmap(cp.Msg)
+	}
+	if spatial {
+		cp.Msg += " (ST_ functions come with DuckDB's spatial extension, not loaded: see qry extensions)"
+	}
 	return &cp
 }
 

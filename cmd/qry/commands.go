@@ -89,10 +89,11 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 	pf.StringArrayVarP(&g.data, "data", "d", nil, "directory whose entries become tables (repeatable)")
 	pf.StringVarP(&g.config, "config", "c", "", "qry.yaml declaring tables")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "directory for derived files (default: the user cache dir)")
+	pf.StringVar(&g.engine.ExtensionDir, "extension-dir", "", "where DuckDB extensions are loaded from: DuckDB's layout or a site-packages with the duckdb-extension-* wheels (default: ~/.duckdb/extensions)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics (files left out, ...) to stderr")
 	g.log.flags(pf)
 	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g), newServeCmd(g), newShellCmd(g),
-		newConfigCmd(g), newVersionCmd())
+		newConfigCmd(g), newExtensionsCmd(g), newVersionCmd())
 	// Plain qry on a terminal opens the shell.
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error {

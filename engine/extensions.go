@@ -1,0 +1,44 @@
+//go:build duckdb_arrow
+
+package engine
+
+import (
+	"context"
+
+	"github.com/qry-dev/qry/fault"
+	"github.com/qry-dev/qry/internal/duck"
+)
+
+// ExtensionDir is dir, or DuckDB's own extension directory when dir is "".
+func ExtensionDir(dir string) string {
+	if dir == "" {
+		return duck.DefaultExtensionDir()
+	}
+	return dir
+}
+
+// FindExtension is the path of extension name's build for this DuckDB
+// under dir, or an error that says how to get it.
+func FindExtension(dir, name string) (string, error) { return duck.FindExtension(dir, name) }
+
+// InstallExtension downloads extension name into dir with DuckDB's INSTALL,
+// in a DuckDB of its own; the internet must be reachable.
+func InstallExtension(ctx context.Context, dir, name string) (string, error) {
+	db, err := duck.Open(map[string]string{"autoinstall_known_extensions": "false"})
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	c, err := db.Connect()
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	defer c.InterruptOnDone(ctx)()
+	path, err := c.Install(dir, name)
+	if err != nil {
+		return "", fault.Errorf(fault.Unavailable, "%w (without the internet: pip install duckdb-extension-%s==%s, then --extension-dir <its site-packages>)",
+			err, name, DuckDBVersion()[1:])
+	}
+	return path, nil
+}
