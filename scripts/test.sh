@@ -21,6 +21,12 @@ fi
 go vet ./...
 "$BIN/golangci-lint" run ./...
 
+step "python venv (client tests, DuckDB's extension wheels)"
+bash scripts/venv.sh
+# Go tests load DuckDB's official extensions from the venv's wheels, and
+# must find them here.
+export QRY_REQUIRE_EXTENSIONS=1
+
 step "go test"
 go test -count=1 -timeout 15m ./...
 
@@ -39,7 +45,6 @@ done
 
 if [ -d tests/python ]; then
   step "python clients"
-  bash scripts/venv.sh
   .venv/bin/python -m pytest -q -s tests/python
 fi
 

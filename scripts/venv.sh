@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Creates .venv with the Python client test requirements (idempotent).
+# Creates .venv with the Python client test requirements and DuckDB's
+# extension wheels (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 req=tests/python/requirements.txt
+ext=tests/python/extensions.txt
 stamp=.venv/.requirements
-if [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+if [ -f "$stamp" ] && cat "$req" "$ext" | cmp -s - "$stamp"; then
   exit 0
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
-cp "$req" "$stamp"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r "$ext"
+cat "$req" "$ext" > "$stamp"
