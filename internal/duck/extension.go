@@ -6,59 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 
+	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/fault"
 )
 
 // ErrNoExtension is wrapped when an extension qry needs is not in the
 // extension directory.
-var ErrNoExtension = fault.New(fault.Unavailable, "extension not found")
+var ErrNoExtension = connectors.ErrNoExtension
 
-// DefaultExtensionDir is DuckDB's own extension directory
-// (~/.duckdb/extensions), where its INSTALL puts extensions.
-func DefaultExtensionDir() string {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".duckdb", "extensions")
-}
+// DefaultExtensionDir is DuckDB's own extension directory.
+func DefaultExtensionDir() string { return connectors.DefaultExtensionDir() }
 
-// Platform is DuckDB's name for this platform ("linux_amd64").
-func Platform() string { return runtime.GOOS + "_" + runtime.GOARCH }
-
-// FindExtension finds the build of extension name for this DuckDB version
-// under dir, in the layouts DuckDB and its PyPI wheels use:
-//
-//	dir/v1.5.5/linux_amd64/name.duckdb_extension    DuckDB's INSTALL
-//	dir/duckdb_extension_name/extensions/v1.5.5/name.duckdb_extension
-//	                                                a wheel in site-packages
-//	dir/extensions/v1.5.5/name.duckdb_extension     a wheel's package folder
-//	dir/v1.5.5/name.duckdb_extension, dir/name.duckdb_extension
-//
-// An extension loads only into the DuckDB version it was built for, so
-// only this version's folder counts.
+// FindExtension finds the build of extension name for this DuckDB under dir
+// (see connectors.FindExtension).
 func FindExtension(dir, name string) (string, error) {
-	v := Version()
-	file := name + ".duckdb_extension"
-	candidates := []string{
-		filepath.Join(dir, v, Platform(), file),
-		filepath.Join(dir, "duckdb_extension_"+name, "extensions", v, file),
-		filepath.Join(dir, "extensions", v, file),
-		filepath.Join(dir, v, file),
-		filepath.Join(dir, file),
-	}
-	for _, c := range candidates {
-		if st, err := os.Stat(c); err == nil && !st.IsDir() {
-			return c, nil
-		}
-	}
-	return "", fmt.Errorf("%w: %s (DuckDB %s) is not in %s: run `qry extensions install %s` where the internet is reachable, "+
-		"or `pip install duckdb-extension-%s==%s` and give its site-packages folder as --extension-dir",
-		ErrNoExtension, name, v, dir, name, name, strings.TrimPrefix(v, "v"))
+	return connectors.FindExtension(dir, name, Version())
 }
 
 // Load loads the extension at path into the database c belongs to.
