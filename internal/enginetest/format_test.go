@@ -152,14 +152,14 @@ func TestCheckFails(t *testing.T) {
 		}
 		require.ErrorContains(t, err, c.err, c.text)
 	}
-	// Through a second front end, an answer must be the first's, to the
-	// byte and the type.
-	r := Record{Line: 1000}
+	// Through a second front end, an answer must be the first's, value and
+	// type.
+	r := Record{Line: 1000, Types: "I"}
 	i64 := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
 	i32 := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int32, Nullable: true}}, nil)
 	require.NoError(t, st.same(r, &result{schema: i64, rows: [][]string{{"1"}}}))
 	require.NoError(t, st.same(r, &result{schema: i64, rows: [][]string{{"1"}}}))
-	require.ErrorContains(t, st.same(r, &result{schema: i64, rows: [][]string{{"1.0"}}}), "rows differ")
+	require.ErrorContains(t, st.same(r, &result{schema: i64, rows: [][]string{{"1.0"}}}), "the first front end's answer differs")
 	require.ErrorContains(t, st.same(r, &result{schema: i32, rows: [][]string{{"1"}}}), "schema")
 }
 

@@ -260,8 +260,10 @@ func (f *file) reference(r Record) ([][]string, error) {
 	return rows, nil
 }
 
-// same checks that an answer is the first front end's, to the byte, with
-// the same Arrow schema (names, types, nullability, metadata).
+// same checks that an answer is the first front end's, as compare sees
+// it (the same values, in the same order unless rowsort; floats within
+// its tolerance: parallel sums may differ in their last bits), with the
+// same Arrow schema (names, types, nullability, metadata).
 func (f *file) same(r Record, res *result) error {
 	first, ok := f.seen[r.Line]
 	if !ok {
@@ -271,8 +273,8 @@ func (f *file) same(r Record, res *result) error {
 	if !first.schema.Equal(res.schema) {
 		return fmt.Errorf("schema %s differs from the first front end's %s", res.schema, first.schema)
 	}
-	if !slices.EqualFunc(first.rows, res.rows, slices.Equal) {
-		return fmt.Errorf("rows differ from the first front end's:\n%s\nfirst:\n%s", text(res.rows), text(first.rows))
+	if err := compare(r, escape(first.rows), escape(res.rows)); err != nil {
+		return fmt.Errorf("the first front end's answer differs: %w", err)
 	}
 	return nil
 }
