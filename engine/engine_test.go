@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/internal/enginetest"
 	"github.com/qry-dev/qry/internal/fixture"
 )
 
@@ -20,42 +20,32 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("database/sql.(*DB).connectionOpener"))
 }
 
-// dataset writes Parquet (hive-partitioned, with NULLs, negatives, strings,
-// dates, timestamps), CSV and GeoJSON tables into a directory, and returns a
-// reference DuckDB where the same names are views over the raw files.
+// dataset makes the events set of internal/fixture (Parquet partitioned by
+// year and region, a CSV, a GeoJSON file) in a directory of its own, and
+// returns DuckDB's answers over the same files.
 func dataset(t *testing.T) (string, func(string) [][]string) {
 	t.Helper()
-	dir := t.TempDir()
-	db := fixture.DB(t)
-	fixture.Exec(t, db,
-		`CREATE TABLE ev AS SELECT i AS id,
-		   CASE WHEN i % 11 = 0 THEN NULL ELSE (i % 97) - 40 END AS score,
-		   CASE WHEN i % 13 = 0 THEN NULL ELSE 'user' || (i % 50) END AS who,
-		   DATE '2023-12-30' + (i % 5)::INT AS day,
-		   TIMESTAMP '2024-01-01 00:00:00' + to_seconds(i * 37) AS ts,
-		   (i % 1000) / 8.0 AS amount,
-		   2022 + i % 3 AS year, ['north','south'][1 + i % 2] AS region
-		 FROM range(20000) r(i)`,
-		"COPY ev TO '"+filepath.Join(dir, "events")+"' (FORMAT parquet, PARTITION_BY (year, region))",
-		`COPY (SELECT d::DATE AS day, round(sin(epoch(d) / 86400) * 10, 2) AS temp,
-		   CASE WHEN day(d) % 4 = 0 THEN NULL ELSE 'w' || day(d) END AS note
-		   FROM range(DATE '2023-12-01', DATE '2024-02-01', INTERVAL 1 DAY) r(d))
-		 TO '`+filepath.Join(dir, "weather.csv")+"' (FORMAT csv, HEADER true)",
-	)
-	geo := `{"type":"FeatureCollection","features":[
-{"type":"Feature","properties":{"zone":1,"name":"A","area":1.5},"geometry":{"type":"Polygon","coordinates":[[[0,0],[2,0],[2,1],[0,1],[0,0]]]}},
-{"type":"Feature","properties":{"zone":2,"name":"B","area":null},"geometry":{"type":"Point","coordinates":[-3.5,4.25]}},
-{"type":"Feature","properties":{"zone":3,"name":"C","area":7},"geometry":{"type":"LineString","coordinates":[[10,10],[12,9],[11,15]]}}
-]}`
-	gpath := fixture.Write(t, filepath.Join(dir, "zones.geojson"), geo)
-	fixture.Exec(t, db,
-		"CREATE VIEW events AS SELECT * FROM read_parquet('"+filepath.Join(dir, "events", "**", "*.parquet")+"', hive_partitioning=true)",
-		"CREATE VIEW weather AS SELECT * FROM read_csv('"+filepath.Join(dir, "weather.csv")+"')",
-		// properties straight from the JSON; no geometry (no spatial extension)
-		`CREATE VIEW zones AS SELECT f.properties.zone::BIGINT AS zone, f.properties.name::VARCHAR AS name,
-		   f.properties.area::DOUBLE AS area FROM (SELECT unnest(features) AS f FROM read_json('`+gpath+`'))`,
-	)
+	dir, db := fixture.Load(t, "events")
 	return dir, func(q string) [][]string { return fixture.Rows(t, db, q) }
+}
+
+// differential are the queries of testdata/queries/events.test answered by
+// DuckDB over the same files (the suite runs them through every front
+// end; the result cache's tests replay them).
+var differential = eventsQueries()
+
+func eventsQueries() []string {
+	f, err := enginetest.ParseFile(filepath.Join("..", "testdata", "queries", "events.test"))
+	if err != nil {
+		panic(err)
+	}
+	var qs []string
+	for _, r := range f.Records {
+		if r.Matches && r.Params == nil {
+			qs = append(qs, r.SQL)
+		}
+	}
+	return qs
 }
 
 func openEngine(t *testing.T, dir string, opts engine.Options) *engine.Engine {
@@ -77,60 +67,6 @@ func query(t *testing.T, e *engine.Engine, q string, args ...any) [][]string {
 	require.NoError(t, err, q)
 	defer rows.Release()
 	return fixture.ArrowRows(t, rows)
-}
-
-// Queries as data: each answer through qry equals DuckDB's over the raw files.
-var differential = []string{
-	"SELECT count(*), count(score), sum(score), min(who), max(who) FROM events",
-	"SELECT year, region, count(*), sum(amount) FROM events GROUP BY ALL ORDER BY ALL",
-	"SELECT id, score, who, day, ts, amount, year, region FROM events WHERE id < 30 ORDER BY id",
-	"SELECT id, score, who FROM events WHERE score < -35 AND who IS NOT NULL ORDER BY id LIMIT 50",
-	"SELECT day, count(*) FROM events WHERE day BETWEEN DATE '2023-12-31' AND DATE '2024-01-02' GROUP BY day ORDER BY day",
-	"SELECT max(ts), min(ts) FROM events WHERE region = 'south' AND year = 2023",
-	"SELECT who, count(*) FROM events WHERE who IN ('user1', 'user7') OR who LIKE 'user4%' GROUP BY who ORDER BY who",
-	"SELECT * FROM weather ORDER BY day",
-	"SELECT count(note), min(temp), max(temp) FROM weather WHERE day >= DATE '2024-01-01'",
-	"SELECT e.day, w.temp, count(*) FROM events e JOIN weather w USING (day) GROUP BY ALL ORDER BY ALL",
-	"WITH s AS (SELECT region, avg(score) a FROM events GROUP BY region) SELECT region, round(a, 6) FROM s ORDER BY region",
-	"SELECT zone, name, area FROM zones ORDER BY zone",
-	"SELECT count(*) FROM events WHERE id IN (SELECT zone FROM zones)",
-	"SELECT who FROM events WHERE id = 3 UNION ALL SELECT name FROM zones ORDER BY 1",
-}
-
-func TestDifferential(t *testing.T) {
-	dir, ref := dataset(t)
-	e := openEngine(t, dir, engine.Options{})
-	for _, q := range differential {
-		t.Run(q, func(t *testing.T) {
-			want := ref(q)
-			require.NotEmpty(t, want)
-			require.Equal(t, want, query(t, e, q))
-		})
-	}
-}
-
-func TestGeometryColumns(t *testing.T) {
-	dir, _ := dataset(t)
-	e := openEngine(t, dir, engine.Options{})
-	// WKT and bbox are checked against the coordinates written above.
-	got := query(t, e, "SELECT zone, ST_AsText(geometry), minx, miny, maxx, maxy FROM zones ORDER BY zone")
-	require.Equal(t, [][]string{
-		{"1", "POLYGON ((0 0, 2 0, 2 1, 0 1, 0 0))", "0.0", "0.0", "2.0", "1.0"},
-		{"2", "POINT (-3.5 4.25)", "-3.5", "4.25", "-3.5", "4.25"},
-		{"3", "LINESTRING (10 10, 12 9, 11 15)", "10.0", "9.0", "12.0", "15.0"},
-	}, got)
-	// The built-in extent test works on the column without the spatial extension.
-	got = query(t, e, "SELECT zone FROM zones WHERE geometry && 'POLYGON((1 0.5, 11 0.5, 11 9.5, 1 9.5, 1 0.5))'::GEOMETRY ORDER BY zone")
-	require.Equal(t, [][]string{{"1"}, {"3"}}, got)
-}
-
-func TestParameters(t *testing.T) {
-	dir, ref := dataset(t)
-	e := openEngine(t, dir, engine.Options{})
-	want := ref("SELECT count(*) FROM events WHERE score > 10 AND who = 'user3'")
-	require.Equal(t, want, query(t, e, "SELECT count(*) FROM events WHERE score > ? AND who = ?", int64(10), "user3"))
-	_, err := e.Query(context.Background(), "SELECT ?::INT", 1, 2)
-	require.ErrorIs(t, err, engine.ErrParams)
 }
 
 func TestResultsStream(t *testing.T) {
@@ -182,45 +118,6 @@ func TestCancelAndTimeout(t *testing.T) {
 	require.ErrorIs(t, err, engine.ErrTimeout)
 	held.Release()
 	require.Equal(t, [][]string{{"3"}}, query(t, e, "SELECT 3"))
-}
-
-func TestMultipleStatementsRunNothing(t *testing.T) {
-	dir, _ := dataset(t)
-	e := openEngine(t, dir, engine.Options{})
-	_, err := e.Query(context.Background(), "CREATE TABLE sneaky AS SELECT 1 AS x; SELECT 2")
-	require.ErrorIs(t, err, engine.ErrMultipleStatements)
-	_, err = e.Query(context.Background(), "SELECT * FROM sneaky")
-	var qe *engine.QueryError
-	require.ErrorAs(t, err, &qe)
-	require.Equal(t, engine.KindCatalog, qe.Kind)
-	_, err = e.Query(context.Background(), "  ;  ")
-	require.ErrorIs(t, err, engine.ErrEmpty)
-}
-
-func TestErrorsNameTheCulprit(t *testing.T) {
-	dir, _ := dataset(t)
-	e := openEngine(t, dir, engine.Options{})
-	for _, tc := range []struct {
-		sql       string
-		kind      engine.Kind
-		contains  string
-		line, col int
-	}{
-		{"SELECT * FORM events", engine.KindSyntax, `"events"`, 1, 15},
-		{"SELECT 1,\n  count(* FROM events", engine.KindSyntax, `"FROM"`, 2, 11},
-		{"SELECT * FROM evnets", engine.KindCatalog, "evnets", 1, 15},
-		{"SELECT nope FROM events", engine.KindBinder, `"nope"`, 1, 8},
-	} {
-		t.Run(tc.sql, func(t *testing.T) {
-			_, err := e.Query(context.Background(), tc.sql)
-			var qe *engine.QueryError
-			require.True(t, errors.As(err, &qe), "%v", err)
-			require.Equal(t, tc.kind, qe.Kind)
-			require.Contains(t, qe.Error(), tc.contains)
-			require.Equal(t, []int{tc.line, tc.col}, []int{qe.Line, qe.Col}, qe.Error())
-			require.NotContains(t, qe.Error(), "\n")
-		})
-	}
 }
 
 func TestWatchSeesNewFiles(t *testing.T) {
