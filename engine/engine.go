@@ -61,6 +61,11 @@ type Options struct {
 	// configuration is locked and extensions are neither installed nor
 	// loaded.
 	Sandbox bool
+	// ReadOnly refuses, outside the sandbox too, statements that are not
+	// reads (DuckDB prepares them as something else than a SELECT, EXPLAIN
+	// or relation): a server writes only by appending to writable tables.
+	// The sandbox implies it.
+	ReadOnly bool
 	// SandboxDir is where a sandboxed engine keeps its links to the
 	// files it serves (a directory of its own is made inside and removed
 	// at Close); empty means the system's temporary directory.

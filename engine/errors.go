@@ -47,6 +47,10 @@ type QueryError = fault.Error
 // ErrParams is returned when parameters do not match a statement.
 var ErrParams = duck.ErrParams
 
+// ErrReadOnly is returned, by a read-only engine (Options.ReadOnly), for
+// statements that would write.
+var ErrReadOnly = fault.New(fault.ReadOnly, "read-only: qry writes only by appending to writable tables")
+
 // ErrBusy is returned when too many queries already wait for a connection.
 var ErrBusy = fault.New(fault.Busy, "server busy: too many queries queued")
 

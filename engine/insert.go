@@ -30,12 +30,18 @@ func IsInsert(text string) bool {
 // insertsIntoLive reports whether text is an INSERT into a writable
 // table (other INSERTs, into a session's own tables outside the sandbox,
 // are DuckDB's).
+//
+// A read-only engine sends it every INSERT: into a table that is not
+// writable, the answer is ErrNotWritable, as Exec's.
 func (e *Engine) insertsIntoLive(text string) bool {
-	if !e.live.Any() {
+	ins, ok := sql.ParseInsert(text)
+	if !ok {
 		return false
 	}
-	ins, ok := sql.ParseInsert(text)
-	return ok && e.live.Has(ins.Target[len(ins.Target)-1])
+	if e.opts.Sandbox || e.opts.ReadOnly {
+		return true
+	}
+	return e.live.Has(ins.Target[len(ins.Target)-1])
 }
 
 type insertStmt struct {
@@ -135,7 +141,7 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 	defer func() { _ = c.Exec("DROP TABLE IF EXISTS temp." + stageTable) }()
 	stmt, err := c.Prepare(st.stagedSQL())
 	if err != nil {
-		return 0, renameStage(err, st.table)
+		return 0, badWrite(renameStage(err, st.table))
 	}
 	defer stmt.Close()
 	if stmt.Kind() != duck.Insert {
@@ -149,7 +155,7 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 			if ctx.Err() != nil {
 				return 0, duck.CtxErr(ctx)
 			}
-			return 0, renameStage(err, st.table)
+			return 0, badWrite(renameStage(err, st.table))
 		}
 	}
 	batches, err := c.ReadAll(ctx, "SELECT * FROM temp."+stageTable)
@@ -221,6 +227,15 @@ func (e *Engine) AppendParams(ctx context.Context, text string, batches []arrow.
 	n, err = e.live.Append(ctx, st.table, renamed)
 	e.reportWrite(ctx, text, start, n, err)
 	return n, true, err
+}
+
+// badWrite makes DuckDB's refusal of a value that does not fit the table
+// (a NOT NULL, a conversion) a bad write, as Append's.
+func badWrite(err error) error {
+	if fault.KindOf(err) == fault.Invalid {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	return err
 }
 
 // renameStage makes DuckDB's messages about the staging table name the

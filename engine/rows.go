@@ -3,6 +3,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/qry-dev/qry/internal/duck"
 	"github.com/qry-dev/qry/live"
 
@@ -116,7 +118,11 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start, collect: collect, read: read}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
 	r.stop = c.InterruptOnDone(ctx)
-	if err := r.start(explain+plan.SQL, args, expect(plan)); err != nil {
+	asWritten := ""
+	if plan.Rewritten && explain == "" {
+		asWritten = sql
+	}
+	if err := r.start(explain+plan.SQL, args, expect(plan), asWritten); err != nil {
 		if ctx.Err() != nil {
 			err = duck.CtxErr(ctx)
 		}
@@ -128,6 +134,40 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 		r.prefix = explainRow(r.schema, plan)
 	}
 	return r, nil
+}
+
+// namesAsWritten are the names DuckDB gives the columns of the statement
+// as the client wrote it, when stmt (its rewrite) names some after their
+// text, or nil. DuckDB names an unnamed expression after its text: one
+// holding a subquery over a pruned reference would otherwise be named
+// after qry's rewrite, with the paths of the files.
+func (r *Rows) namesAsWritten(stmt *duck.Stmt, text string) []string {
+	schema, err := stmt.Schema()
+	if err != nil {
+		return nil
+	}
+	derived := false
+	for _, f := range schema.Fields() {
+		u := strings.ToUpper(f.Name)
+		derived = derived || strings.Contains(u, "SELECT") || strings.Contains(u, "FROM")
+	}
+	if !derived {
+		return nil
+	}
+	orig, err := r.c.Prepare(text)
+	if err != nil {
+		return nil
+	}
+	defer orig.Close()
+	written, err := orig.Schema()
+	if err != nil || written.NumFields() != schema.NumFields() {
+		return nil
+	}
+	names := make([]string, written.NumFields())
+	for i, f := range written.Fields() {
+		names[i] = f.Name
+	}
+	return names
 }
 
 // insertQuery runs an INSERT given to Query (by the CLI or the shell) as
@@ -186,14 +226,19 @@ func explainRow(schema *arrow.Schema, p *Plan) arrow.RecordBatch {
 }
 
 // start prepares and starts sql. expect, if not 0, is the statement kind
-// the planner took sql for: DuckDB must agree, or nothing runs.
-func (r *Rows) start(sql string, args []any, expect duck.Kind) error {
+// the planner took sql for: DuckDB must agree, or nothing runs. asWritten,
+// if set, is the statement sql rewrites: columns are named as in it.
+func (r *Rows) start(sql string, args []any, expect duck.Kind, asWritten string) error {
 	var err error
 	if r.stmt, err = r.c.Prepare(sql); err != nil {
 		return err
 	}
 	if err := r.e.gate(r.stmt, expect); err != nil {
 		return err
+	}
+	var names []string
+	if asWritten != "" {
+		names = r.namesAsWritten(r.stmt, asWritten)
 	}
 	if err := r.stmt.Bind(args); err != nil {
 		return err
@@ -204,6 +249,9 @@ func (r *Rows) start(sql string, args []any, expect duck.Kind) error {
 	}
 	// The result is ready: whatever it reads is fixed.
 	r.read.Started()
+	if names != nil {
+		r.res.Rename(names)
+	}
 	r.schema = r.res.Schema()
 	return nil
 }
@@ -425,10 +473,15 @@ func (r *Rows) close() {
 // (the parser's gate came first; this one sees what DuckDB will run). An
 // expect of 0 (a statement of qry's own) takes SELECT or EXPLAIN.
 func (e *Engine) gate(stmt *duck.Stmt, expect duck.Kind) error {
-	if !e.opts.Sandbox {
+	kind := stmt.Kind()
+	switch {
+	case !e.opts.Sandbox && !e.opts.ReadOnly:
 		return nil
-	}
-	switch kind := stmt.Kind(); {
+	case !e.opts.Sandbox:
+		if kind == duck.Select || kind == duck.Explain || kind == duck.Relation {
+			return nil
+		}
+		return ErrReadOnly
 	case expect != duck.Other && kind == expect:
 		return nil
 	case expect == duck.Other && (kind == duck.Select || kind == duck.Explain):

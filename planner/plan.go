@@ -25,6 +25,9 @@ type Plan struct {
 	// Stmt is what the parser read: a SELECT (nil when the statement was
 	// not parsed, outside a sandbox).
 	Stmt *sql.Statement
+	// Rewritten is true when SQL differs from the statement as written (a
+	// reference became a scan of its kept files).
+	Rewritten bool
 	// Stats, when set, can answer the statement from statistics once the
 	// engine knows its result's column names (see StatsAnswer).
 	Stats *StatsAnswer
@@ -129,7 +132,7 @@ func New(text, explain string, st *sql.Statement, env Env) (*Plan, error) {
 		}
 		p.Tables = append(p.Tables, tp)
 	}
-	p.SQL = sql.Rewrite(text, edits)
+	p.SQL, p.Rewritten = sql.Rewrite(text, edits), len(edits) > 0
 	if len(a.Aggs) > 0 && !env.Live(a.Refs[0].Table) {
 		t, _ := snap.Table(a.Refs[0].Table)
 		kept := kepts[0]

@@ -123,6 +123,9 @@ lets running streams finish for up to 10 s, then cancels them.`,
 				metrics.Observe(st)
 				logQuery(log, st, g.log.sql)
 			}
+			// A server only reads, sandboxed or not, and writes by
+			// appending to writable tables.
+			g.engine.ReadOnly = true
 			eng, err := g.open(ctx)
 			if err != nil {
 				return errors.Join(err, stopHTTP())

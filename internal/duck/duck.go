@@ -204,19 +204,29 @@ func (s *Stmt) Kind() Kind {
 	return Other
 }
 
-// Schema is the statement's result schema.
+// Schema is the statement's result schema. A column whose type DuckDB
+// cannot tell before parameters are bound (SELECT ?) has type arrow.Null.
 func (s *Stmt) Schema() (*arrow.Schema, error) {
 	var opts mapping.ArrowOptions
 	mapping.ConnectionGetArrowOptions(s.c.c, &opts)
 	defer mapping.DestroyArrowOptions(&opts)
 	cc := mapping.PreparedStatementColumnCount(s.s)
-	names := make([]string, cc)
-	types := make([]mapping.LogicalType, cc)
+	fields := make([]arrow.Field, cc)
 	for i := range cc {
-		names[i] = mapping.PreparedStatementColumnName(s.s, i)
-		types[i] = mapping.PreparedStatementColumnLogicalType(s.s, i)
+		name := mapping.PreparedStatementColumnName(s.s, i)
+		lt := mapping.PreparedStatementColumnLogicalType(s.s, i)
+		if id := mapping.GetTypeId(lt); id == mapping.TypeInvalid || id == mapping.TypeAny || id == mapping.TypeSQLNull {
+			mapping.DestroyLogicalType(&lt)
+			fields[i] = arrow.Field{Name: name, Type: arrow.Null, Nullable: true}
+			continue
+		}
+		one, err := arrowSchema(opts, []mapping.LogicalType{lt}, []string{name})
+		if err != nil {
+			return nil, err
+		}
+		fields[i] = one.Field(0)
 	}
-	return arrowSchema(opts, types, names)
+	return arrow.NewSchema(fields, nil), nil
 }
 
 // Params describes the statement's parameters ($1, $2, ...); one whose type
@@ -367,6 +377,20 @@ func (s *Stmt) Start(ctx context.Context, progress func(percent float64)) (*Resu
 		return nil, err
 	}
 	return r, nil
+}
+
+// Rename gives the result's columns other names (as many as it has; the
+// types stay). Batches fetched after it carry them.
+func (r *Result) Rename(names []string) {
+	if len(names) != r.schema.NumFields() {
+		return
+	}
+	fields := r.schema.Fields()
+	for i := range fields {
+		fields[i].Name = names[i]
+	}
+	md := r.schema.Metadata()
+	r.schema = arrow.NewSchema(fields, &md)
 }
 
 // Result is a streaming result: one DuckDB chunk at a time.

@@ -146,7 +146,7 @@ func openEngine(t *testing.T, set fixture.Set, dir, cache, sandboxDir string, sa
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: sandbox, SandboxDir: sandboxDir, MaxConns: 2})
+	eng, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: sandbox, ReadOnly: true, SandboxDir: sandboxDir, MaxConns: 2})
 	if err != nil {
 		cat.Close()
 		t.Fatal(err)

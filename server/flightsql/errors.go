@@ -1,9 +1,12 @@
 package flightsql
 
-import "github.com/qry-dev/qry/fault"
+import (
+	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
+)
 
 // ErrReadOnly is returned for statements that would write.
-var ErrReadOnly = fault.New(fault.ReadOnly, "read-only: qry writes only by appending to writable tables")
+var ErrReadOnly = engine.ErrReadOnly
 
 // ErrTooLarge is returned for a statement longer than the limit.
 var ErrTooLarge = fault.New(fault.TooLarge, "statement too large")
