@@ -159,6 +159,8 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		"threads":                      fmt.Sprint(opts.Threads),
 		"autoinstall_known_extensions": "false",
 		"autoload_known_extensions":    "false",
+		// Errors come as JSON: type, message, position (see newQueryError).
+		"errors_as_json": "true",
 	}
 	if opts.MemoryLimit != "" {
 		settings["memory_limit"] = opts.MemoryLimit
@@ -482,7 +484,7 @@ func exec(c *conn, stmt string) error {
 	var res mapping.Result
 	defer mapping.DestroyResult(&res)
 	if mapping.Query(c.c, stmt, &res) == mapping.StateError {
-		return newQueryError(mapping.ResultError(&res))
+		return newQueryError(mapping.ResultError(&res), "")
 	}
 	return nil
 }

@@ -134,9 +134,10 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 		return 0, err
 	}
 	defer func() { _ = exec(c, "DROP TABLE IF EXISTS temp."+stageTable) }()
-	stmt, err := prepare(c, st.stagedSQL())
+	staged := st.stagedSQL()
+	stmt, err := prepare(c, staged)
 	if err != nil {
-		return 0, renameStage(err, st.lt.name)
+		return 0, renameStage(place(err, staged, text), st.lt.name)
 	}
 	defer mapping.DestroyPrepare(&stmt)
 	if mapping.PreparedStatementType(stmt) != mapping.StatementTypeInsert {
@@ -158,7 +159,7 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 			if ctx.Err() != nil {
 				return 0, ctxErr(ctx)
 			}
-			return 0, renameStage(newQueryError(msg), st.lt.name)
+			return 0, renameStage(place(newQueryError(msg, staged), staged, text), st.lt.name)
 		}
 	}
 	batches, err := e.readAll(ctx, c, "SELECT * FROM temp."+stageTable)
@@ -280,9 +281,10 @@ func (e *Engine) describeInsert(ctx context.Context, text string) (*Statement, e
 		return nil, err
 	}
 	defer func() { _ = exec(c, "DROP TABLE IF EXISTS temp."+stageTable) }()
-	stmt, err := prepare(c, st.stagedSQL())
+	staged := st.stagedSQL()
+	stmt, err := prepare(c, staged)
 	if err != nil {
-		return nil, renameStage(err, st.lt.name)
+		return nil, renameStage(place(err, staged, text), st.lt.name)
 	}
 	defer mapping.DestroyPrepare(&stmt)
 	params, err := paramSchema(c, stmt)

@@ -620,18 +620,18 @@ func (lt *liveTable) insert(batches []arrow.RecordBatch, first uint64) error {
 				created = true
 				if st == mapping.StateError {
 					mapping.DestroyDataChunk(&chunk)
-					return writeError(lt.name, mapping.AppenderError(app))
+					return writeError(lt.name, duckdbMessage(mapping.AppenderError(app)))
 				}
 			}
 			st := mapping.AppendDataChunk(app, chunk)
 			mapping.DestroyDataChunk(&chunk)
 			if st == mapping.StateError {
-				return writeError(lt.name, mapping.AppenderError(app))
+				return writeError(lt.name, duckdbMessage(mapping.AppenderError(app)))
 			}
 		}
 	}
 	if mapping.AppenderFlush(app) == mapping.StateError {
-		return writeError(lt.name, mapping.AppenderError(app))
+		return writeError(lt.name, duckdbMessage(mapping.AppenderError(app)))
 	}
 	if err := exec(lt.c, fmt.Sprintf("INSERT INTO %s SELECT * FROM temp.%s", lt.ident, inTable)); err != nil {
 		var qe *QueryError
@@ -646,13 +646,12 @@ func (lt *liveTable) insert(batches []arrow.RecordBatch, first uint64) error {
 // inTable is the writer connection's landing table for appended batches.
 const inTable = "_qry_in"
 
-// writeError words DuckDB's refusal of a write.
+// writeError words DuckDB's refusal of a write (its message, on one
+// line).
 func writeError(table, msg string) error {
 	msg = strings.ReplaceAll(msg, LiveCatalog+".main.", "")
-	return fmt.Errorf("%w: table %s: %s", ErrWrite, table, oneLine(msg))
+	return fmt.Errorf("%w: table %s: %s", ErrWrite, table, msg)
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func rowCount(batches []arrow.RecordBatch) int {
 	n := 0

@@ -35,7 +35,8 @@ type Rows struct {
 
 	plan   *Plan
 	prefix arrow.RecordBatch // EXPLAIN: qry's own rows, sent first
-	sql    string
+	sql    string            // the caller's text
+	ran    string            // the text DuckDB runs
 	began  time.Time
 	// started, if set, is called once execution has begun (DuckDB's
 	// transaction, and so the snapshot the query reads, is fixed).
@@ -202,8 +203,10 @@ func explainRow(schema *arrow.Schema, p *Plan) arrow.RecordBatch {
 
 // start prepares and starts sql. expect, if not 0, is the statement type
 // the planner took sql for: DuckDB must agree, or nothing runs.
-func (r *Rows) start(sql string, args []any, expect mapping.StatementType) error {
-	var err error
+func (r *Rows) start(sql string, args []any, expect mapping.StatementType) (err error) {
+	r.ran = sql
+	// DuckDB's positions are in sql: move them to the caller's text.
+	defer func() { err = place(err, sql, r.sql) }()
 	if r.stmt, err = prepare(r.c, sql); err != nil {
 		return err
 	}
@@ -216,7 +219,7 @@ func (r *Rows) start(sql string, args []any, expect mapping.StatementType) error
 	var pending mapping.PendingResult
 	defer mapping.DestroyPending(&pending)
 	if mapping.PendingPreparedStreaming(r.stmt, &pending) == mapping.StateError {
-		return newQueryError(mapping.PendingError(pending))
+		return newQueryError(mapping.PendingError(pending), sql)
 	}
 	report, _ := r.ctx.Value(progressKey{}).(func(float64))
 	last := time.Now()
@@ -229,7 +232,7 @@ func (r *Rows) start(sql string, args []any, expect mapping.StatementType) error
 			report(pct)
 		}
 		if st == mapping.PendingStateError {
-			return newQueryError(mapping.PendingError(pending))
+			return newQueryError(mapping.PendingError(pending), sql)
 		}
 		if st == mapping.PendingStateResultReady {
 			break
@@ -240,7 +243,7 @@ func (r *Rows) start(sql string, args []any, expect mapping.StatementType) error
 	}
 	if mapping.ExecutePending(pending, &r.res) == mapping.StateError {
 		r.hasRes = true
-		return newQueryError(mapping.ResultError(&r.res))
+		return newQueryError(mapping.ResultError(&r.res), sql)
 	}
 	if r.started != nil {
 		// The result is ready: whatever it reads is fixed.
@@ -283,7 +286,7 @@ func prepare(c *conn, sql string) (mapping.PreparedStatement, error) {
 	defer mapping.DestroyExtracted(&ext)
 	if n == 0 {
 		if msg := mapping.ExtractStatementsError(ext); msg != "" {
-			return stmt, newQueryError(msg)
+			return stmt, newQueryError(msg, sql)
 		}
 		return stmt, ErrEmpty
 	}
@@ -291,19 +294,11 @@ func prepare(c *conn, sql string) (mapping.PreparedStatement, error) {
 		return stmt, fmt.Errorf("%w: found %d statements", ErrMultipleStatements, n)
 	}
 	if mapping.PrepareExtractedStatement(c.c, ext, 0, &stmt) == mapping.StateError {
-		err := newQueryError(mapping.PrepareError(stmt))
+		err := newQueryError(mapping.PrepareError(stmt), sql)
 		mapping.DestroyPrepare(&stmt)
 		return stmt, err
 	}
 	return stmt, nil
-}
-
-func errorData(ed mapping.ErrorData) error {
-	defer mapping.DestroyErrorData(&ed)
-	if !mapping.ErrorDataHasError(ed) {
-		return nil
-	}
-	return newQueryError(mapping.ErrorDataMessage(ed))
 }
 
 // Schema implements array.RecordReader.
@@ -393,7 +388,7 @@ func (r *Rows) fetch() (arrow.RecordBatch, bool) {
 			// message, which must not read as a complete result.
 			r.err = ctxErr(r.ctx)
 		case msg != "":
-			r.err = newQueryError(msg)
+			r.err = place(newQueryError(msg, r.ran), r.ran, r.sql)
 		}
 		r.done = true
 		return nil, false
@@ -593,7 +588,7 @@ func bind(stmt mapping.PreparedStatement, args []any) error {
 			return fmt.Errorf("%w: parameter %d has unsupported type %T", ErrParams, i+1, a)
 		}
 		if st == mapping.StateError {
-			return fmt.Errorf("%w: parameter %d (%v) does not fit: %s", ErrParams, i+1, a, mapping.PrepareError(stmt))
+			return fmt.Errorf("%w: parameter %d (%v) does not fit: %s", ErrParams, i+1, a, duckdbMessage(mapping.PrepareError(stmt)))
 		}
 	}
 	return nil

@@ -101,8 +101,9 @@ func decode(text string, js []byte) (*Statement, error) {
 	return &Statement{Text: text, Node: doc.Statements[0].Node}, nil
 }
 
-// SyntaxError is DuckDB's parser's verdict on a statement. It wraps
-// ErrParse.
+// SyntaxError is DuckDB's parser's verdict on a statement, in its words
+// without its class ("Parser Error: "): the kind of error is the type. It
+// wraps ErrParse.
 type SyntaxError struct {
 	Msg string
 	// Offset is the byte offset of the error in the parsed text, -1 when
@@ -110,7 +111,7 @@ type SyntaxError struct {
 	Offset int
 }
 
-func (e *SyntaxError) Error() string { return "Parser Error: " + e.Msg }
+func (e *SyntaxError) Error() string { return e.Msg }
 
 // Unwrap makes errors.Is(err, ErrParse) true.
 func (e *SyntaxError) Unwrap() error { return ErrParse }

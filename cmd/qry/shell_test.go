@@ -126,7 +126,7 @@ func TestShellQueryCompletionModeAndErrors(t *testing.T) {
 	// A syntax error: one line with the position, then the shell goes on.
 	tm.send(".mode table\r")
 	tm.send("SELECT * FORM trips;\r")
-	tm.expect("Error: Parser Error: syntax error", 10*time.Second)
+	tm.expect(`Error: syntax error at or near "trips"`, 10*time.Second)
 	tm.expect("^", 5*time.Second)
 	tm.send("SELECT 'still here' AS s;\r")
 	tm.expect("still here", 10*time.Second)
