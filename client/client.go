@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 )
 
 // ErrURL is returned for a server URL qry cannot use.
@@ -203,21 +202,7 @@ func (r *reader) Release() {
 	}
 }
 
-// Unwrap turns a gRPC status into an error with the server's message alone.
-func Unwrap(err error) error {
-	if err == nil {
-		return nil
-	}
-	if st, ok := status.FromError(err); ok {
-		return &RemoteError{Code: st.Code().String(), Msg: st.Message()}
-	}
-	return err
-}
-
-// RemoteError is an error the server reported.
-type RemoteError struct {
-	Code string
-	Msg  string
-}
-
-func (e *RemoteError) Error() string { return e.Msg }
+// Unwrap turns a gRPC status into the server's error: a *fault.Error with
+// its Kind, message and position in the SQL text (fault.FromStatus), so
+// that a remote error prints and exits as a local one.
+func Unwrap(err error) error { return fault.FromStatus(err) }

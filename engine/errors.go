@@ -254,7 +254,7 @@ func joinLines(s string) string {
 }
 
 // ErrParams is returned when parameters do not match a statement.
-var ErrParams = fault.New(fault.Params, "parameters")
+var ErrParams = fault.New(fault.Params, "bad parameters")
 
 // ErrBusy is returned when too many queries already wait for a connection.
 var ErrBusy = fault.New(fault.Busy, "server busy: too many queries queued")

@@ -326,7 +326,7 @@ var ErrStorage = fault.New(fault.Storage, "write not saved")
 
 // ErrWrite is wrapped by writes refused for what they hold (a wrong type, an
 // unknown column, a NULL where none may be).
-var ErrWrite = fault.New(fault.BadWrite, "bad write")
+var ErrWrite = fault.New(fault.BadWrite, "write refused")
 
 // Append writes batches to a writable table as one write: validated, made
 // durable in the write-ahead log (fsynced), then visible to queries. Either

@@ -5,7 +5,6 @@ import (
 	"context"
 	dbsql "database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,15 +16,16 @@ import (
 
 // ErrNotSelect is returned by Parse for statements other than SELECT
 // (DuckDB serializes only those).
-var ErrNotSelect = errors.New("not a SELECT statement")
+var ErrNotSelect = fault.New(fault.Statement, "not a SELECT statement")
 
 // ErrParse is wrapped by Parse's errors other than ErrNotSelect,
-// ErrMultipleStatements and ErrEmpty.
-var ErrParse = errors.New("parse")
+// ErrMultipleStatements and ErrEmpty. A *SyntaxError is the statement's
+// fault; any other is qry's.
+var ErrParse = fault.New(fault.Internal, "parse")
 
 // ErrMultipleStatements is returned for text holding more than one
 // statement.
-var ErrMultipleStatements = fault.New(fault.Statement, "one statement at a time, please")
+var ErrMultipleStatements = fault.New(fault.Statement, "one statement at a time")
 
 // ErrEmpty is returned for text holding no statement.
 var ErrEmpty = fault.New(fault.Statement, "no SQL statement")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,7 +83,7 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 			return err
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage("%w", err) })
 	pf := root.PersistentFlags()
 	pf.StringArrayVarP(&g.data, "data", "d", nil, "directory whose entries become tables (repeatable)")
 	pf.StringVarP(&g.config, "config", "c", "", "qry.yaml declaring tables")
@@ -100,6 +99,18 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 			return cmd.Help()
 		}
 		return runShell(cmd, g, "", defaultHistory(), 100)
+	}
+	// Wrong arguments (an unknown command too) are usage errors, as wrong
+	// flags are.
+	for _, c := range append(root.Commands(), root) {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usage("%w", err)
+				}
+				return nil
+			}
+		}
 	}
 	return root
 }
@@ -122,7 +133,7 @@ func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
 		opts.Config = g.file.Catalog
 	}
 	if opts.Config == nil && len(opts.Data) == 0 {
-		return nil, usageError{errors.New("no tables: give --data DIR or --config qry.yaml")}
+		return nil, usage("no tables: give --data DIR or --config qry.yaml")
 	}
 	cat, err := catalog.Open(ctx, opts)
 	if err != nil {
@@ -182,7 +193,7 @@ func (o *output) write(ctx context.Context, rr array.RecordReader) error {
 		valid = valid || f == o.format
 	}
 	if !valid {
-		return usageError{fmt.Errorf("--format %q: one of %s", o.format, strings.Join(render.Formats, ", "))}
+		return usage("--format %q: one of %s", o.format, strings.Join(render.Formats, ", "))
 	}
 	var w io.Writer = os.Stdout
 	opts := render.Options{Format: o.format, MaxRows: o.maxRows}
@@ -196,7 +207,7 @@ func (o *output) write(ctx context.Context, rr array.RecordReader) error {
 		opts.MaxRows = 0
 	} else if term.IsTerminal(int(os.Stdout.Fd())) {
 		if render.Binary(o.format) {
-			return usageError{fmt.Errorf("--format %s writes binary data: use --output FILE or a pipe", o.format)}
+			return usage("--format %s writes binary data: use --output FILE or a pipe", o.format)
 		}
 		if width, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			opts.Width = width
@@ -270,7 +281,7 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 func readSQL(args []string, file string, stdin io.Reader) (string, error) {
 	switch {
 	case file != "" && len(args) > 0:
-		return "", usageError{errors.New("give the SQL as an argument or with --file, not both")}
+		return "", usage("give the SQL as an argument or with --file, not both")
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -285,7 +296,7 @@ func readSQL(args []string, file string, stdin io.Reader) (string, error) {
 		return "", err
 	}
 	if strings.TrimSpace(string(b)) == "" {
-		return "", usageError{errors.New("no SQL given (argument, --file, or stdin)")}
+		return "", usage("no SQL given (argument, --file, or stdin)")
 	}
 	return string(b), nil
 }

@@ -91,7 +91,7 @@ lets running streams finish for up to 10 s, then cancels them.`,
 				}
 				scheme, httpScheme = "grpc+tls", "https"
 			} else if tlsCA != "" {
-				return usageError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
+				return usage("--tls-client-ca needs --tls-cert and --tls-key")
 			}
 
 			// HTTP first: probes answer while the catalog loads.
