@@ -5,9 +5,6 @@ import "github.com/qry-dev/qry/fault"
 // ErrReadOnly is returned for statements that would write.
 var ErrReadOnly = fault.New(fault.ReadOnly, "read-only: qry writes only by appending to writable tables")
 
-// ErrTooLarge is returned for a statement longer than the limit.
-var ErrTooLarge = fault.New(fault.TooLarge, "statement too large")
-
 // ErrUnknownHandle is returned for an expired or unknown statement handle.
 var ErrUnknownHandle = fault.New(fault.NotFound, "unknown or expired statement handle")
 
