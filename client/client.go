@@ -104,7 +104,7 @@ func (c *Client) Close() error { return c.c.Close() }
 func (c *Client) Query(ctx context.Context, sql string) (array.RecordReader, error) {
 	info, err := c.c.Execute(ctx, sql)
 	if err != nil {
-		return nil, Unwrap(err)
+		return nil, remote(ctx, err)
 	}
 	return c.read(ctx, info)
 }
@@ -113,7 +113,7 @@ func (c *Client) Query(ctx context.Context, sql string) (array.RecordReader, err
 func (c *Client) Tables(ctx context.Context) (array.RecordReader, error) {
 	info, err := c.c.GetTables(ctx, &flightsql.GetTablesOpts{IncludeSchema: true})
 	if err != nil {
-		return nil, Unwrap(err)
+		return nil, remote(ctx, err)
 	}
 	return c.read(ctx, info)
 }
@@ -152,7 +152,7 @@ func (r *reader) open() error {
 	r.eps = r.eps[1:]
 	rd, err := r.c.c.DoGet(r.ctx, ep.GetTicket())
 	if err != nil {
-		return Unwrap(err)
+		return remote(r.ctx, err)
 	}
 	if r.cur != nil {
 		r.cur.Release()
@@ -173,7 +173,7 @@ func (r *reader) Next() bool {
 			return true
 		}
 		if err := r.cur.Err(); err != nil {
-			r.err = Unwrap(err)
+			r.err = remote(r.ctx, err)
 			return false
 		}
 		if len(r.eps) == 0 {
@@ -202,7 +202,13 @@ func (r *reader) Release() {
 	}
 }
 
-// Unwrap turns a gRPC status into the server's error: a *fault.Error with
-// its Kind, message and position in the SQL text (fault.FromStatus), so
-// that a remote error prints and exits as a local one.
-func Unwrap(err error) error { return fault.FromStatus(err) }
+// remote turns a call's error into the server's: a *fault.Error with its
+// Kind, message and position in the SQL text (fault.FromStatus), so that a
+// remote error prints and exits as a local one. When ctx ended, that is the
+// error (gRPC words it as a stream reset).
+func remote(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fault.FromStatus(err)
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/spf13/cobra"
@@ -222,6 +223,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 	var out output
 	var file, server string
 	var explain bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "query [SQL]",
 		Short: "Run one SQL statement and print its result",
@@ -249,33 +251,47 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 					return err
 				}
 				defer c.Close()
-				rows, err := c.Query(ctx, sql)
+				qctx, cancel := withTimeout(ctx, timeout)
+				defer cancel()
+				rows, err := c.Query(qctx, sql)
 				if err != nil {
 					return err
 				}
 				defer rows.Release()
-				return out.write(ctx, rows)
+				return out.write(qctx, rows)
 			}
 			eng, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeEngine(eng)
-			rows, err := eng.Query(ctx, sql)
+			// The timeout bounds the statement, not the catalog's loading.
+			qctx, cancel := withTimeout(ctx, timeout)
+			defer cancel()
+			rows, err := eng.Query(qctx, sql)
 			if err != nil {
 				return err
 			}
 			defer rows.Release()
-			return out.write(ctx, rows)
+			return out.write(qctx, rows)
 		},
 	}
 	out.flags(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the SQL from this file")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "longest the statement may run, e.g. 30s (0: no limit); past it qry exits 3")
 	cmd.Flags().BoolVar(&explain, "explain", false, "show the plan instead of running: files read and pruned per table, predicates, then DuckDB's plan")
 	cmd.Flags().StringVarP(&server, "server", "s", "", "run the query on a qry server (grpc://HOST:PORT or grpc+tls://HOST:PORT) instead of locally")
 	g.clientFlags(cmd)
 	g.localFlags(cmd, false)
 	return cmd
+}
+
+// withTimeout bounds ctx by d; 0 means no bound.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 func readSQL(args []string, file string, stdin io.Reader) (string, error) {
