@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 )
 
 // ErrURL is returned for a server URL qry cannot use.
@@ -105,7 +104,7 @@ func (c *Client) Close() error { return c.c.Close() }
 func (c *Client) Query(ctx context.Context, sql string) (array.RecordReader, error) {
 	info, err := c.c.Execute(ctx, sql)
 	if err != nil {
-		return nil, Unwrap(err)
+		return nil, remote(ctx, err)
 	}
 	return c.read(ctx, info)
 }
@@ -114,7 +113,7 @@ func (c *Client) Query(ctx context.Context, sql string) (array.RecordReader, err
 func (c *Client) Tables(ctx context.Context) (array.RecordReader, error) {
 	info, err := c.c.GetTables(ctx, &flightsql.GetTablesOpts{IncludeSchema: true})
 	if err != nil {
-		return nil, Unwrap(err)
+		return nil, remote(ctx, err)
 	}
 	return c.read(ctx, info)
 }
@@ -153,7 +152,7 @@ func (r *reader) open() error {
 	r.eps = r.eps[1:]
 	rd, err := r.c.c.DoGet(r.ctx, ep.GetTicket())
 	if err != nil {
-		return Unwrap(err)
+		return remote(r.ctx, err)
 	}
 	if r.cur != nil {
 		r.cur.Release()
@@ -174,7 +173,7 @@ func (r *reader) Next() bool {
 			return true
 		}
 		if err := r.cur.Err(); err != nil {
-			r.err = Unwrap(err)
+			r.err = remote(r.ctx, err)
 			return false
 		}
 		if len(r.eps) == 0 {
@@ -203,21 +202,13 @@ func (r *reader) Release() {
 	}
 }
 
-// Unwrap turns a gRPC status into an error with the server's message alone.
-func Unwrap(err error) error {
-	if err == nil {
-		return nil
+// remote turns a call's error into the server's: a *fault.Error with its
+// Kind, message and position in the SQL text (fault.FromStatus), so that a
+// remote error prints and exits as a local one. When ctx ended, that is the
+// error (gRPC words it as a stream reset).
+func remote(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
-	if st, ok := status.FromError(err); ok {
-		return &RemoteError{Code: st.Code().String(), Msg: st.Message()}
-	}
-	return err
+	return fault.FromStatus(err)
 }
-
-// RemoteError is an error the server reported.
-type RemoteError struct {
-	Code string
-	Msg  string
-}
-
-func (e *RemoteError) Error() string { return e.Msg }

@@ -1,17 +1,14 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/fault"
@@ -76,10 +73,9 @@ type scalar struct {
 	set   bool
 }
 
+// UnmarshalYAML keeps the value and its line (check made sure it is one
+// value).
 func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: want a single value, not a list or map", n.Line)}}
-	}
 	s.value, s.line, s.set = n.Value, n.Line, true
 	return nil
 }
@@ -132,22 +128,28 @@ func Load(path string) (*File, error) {
 	return Parse(path, data)
 }
 
-var (
-	lineRE    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownRE = regexp.MustCompile(`(?s)^field (\S+) not found in type `)
-)
-
 // Parse parses qry.yaml text read from path. Its error is an Errors with
 // every problem found and its line.
 func Parse(path string, data []byte) (*File, error) {
-	var d doc
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&d); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlErrors(path, err)
-	}
 	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root)
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		// The parser's words name the line ("yaml: line 2: did not find
+		// expected node content").
+		return nil, Errors{{File: path, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	var d doc
+	if len(root.Content) > 0 {
+		var errs Errors
+		for _, p := range check(root.Content[0], reflect.TypeOf(d), "") {
+			errs = append(errs, &Error{File: path, Line: p.line, Msg: p.msg})
+		}
+		if len(errs) > 0 {
+			return nil, errs
+		}
+		if err := root.Decode(&d); err != nil {
+			return nil, Errors{{File: path, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+		}
+	}
 	var errs Errors
 	cat := &catalog.Config{Tables: d.Tables, Data: d.Data}
 	for _, e := range cat.Check() {
@@ -175,6 +177,93 @@ func Parse(path string, data []byte) (*File, error) {
 		f.Settings = append(f.Settings, Setting{Key: key, Flag: sf.Tag.Get("flag"), Value: v, Line: s.line})
 	})
 	return f, nil
+}
+
+// problem is what check found at a line.
+type problem struct {
+	line int
+	msg  string
+}
+
+// check reports, each at its line, what of the YAML node n does not fit
+// the Go type t: a key t does not have, a key given twice, a list or map
+// where a value goes, a value of another type. key is n's dotted path.
+func check(n *yaml.Node, t reflect.Type, key string) []problem {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil // nothing given: the zero value
+	}
+	where := func(what string) string {
+		if key == "" {
+			return what
+		}
+		return key + ": " + what
+	}
+	switch {
+	case t == reflect.TypeOf(scalar{}) || t.Kind() != reflect.Struct && t.Kind() != reflect.Slice && t.Kind() != reflect.Map && t.Kind() != reflect.Pointer:
+		if n.Kind != yaml.ScalarNode {
+			return []problem{{n.Line, where("want a single value, not a list or map")}}
+		}
+		if t != reflect.TypeOf(scalar{}) {
+			if err := n.Decode(reflect.New(t).Interface()); err != nil {
+				return []problem{{n.Line, where(fmt.Sprintf("%q is not a %s", n.Value, t.Kind()))}}
+			}
+		}
+		return nil
+	case t.Kind() == reflect.Pointer:
+		return check(n, t.Elem(), key)
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return []problem{{n.Line, where("want a list")}}
+		}
+		var out []problem
+		for i, item := range n.Content {
+			out = append(out, check(item, t.Elem(), fmt.Sprintf("%s[%d]", key, i))...)
+		}
+		return out
+	}
+	// A map or a struct: keys and their values.
+	if n.Kind != yaml.MappingNode {
+		return []problem{{n.Line, where("want keys and values")}}
+	}
+	var out []problem
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		sub := k.Value
+		if key != "" {
+			sub = key + "." + k.Value
+		}
+		if first, dup := seen[k.Value]; dup {
+			out = append(out, problem{k.Line, fmt.Sprintf("key %q given twice (first at line %d)", k.Value, first)})
+			continue
+		}
+		seen[k.Value] = k.Line
+		if t.Kind() == reflect.Map {
+			out = append(out, check(v, t.Elem(), sub)...)
+			continue
+		}
+		f, ok := fieldByKey(t, k.Value)
+		if !ok {
+			out = append(out, problem{k.Line, fmt.Sprintf("unknown key %q", k.Value)})
+			continue
+		}
+		out = append(out, check(v, f.Type, sub)...)
+	}
+	return out
+}
+
+// fieldByKey is the field of struct type t that the YAML key name sets.
+func fieldByKey(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag == name && f.IsExported() {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // walk calls fn for every scalar field of v, depth first, in field order.
@@ -205,30 +294,6 @@ func Keys() []Setting {
 	walk(reflect.ValueOf(&d).Elem(), "", func(key string, sf reflect.StructField, _ *scalar) {
 		out = append(out, Setting{Key: key, Flag: sf.Tag.Get("flag")})
 	})
-	return out
-}
-
-// yamlErrors turns a yaml error into Errors with lines and plainer words.
-func yamlErrors(path string, err error) Errors {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	var out Errors
-	for _, m := range msgs {
-		e := &Error{File: path, Msg: strings.TrimPrefix(m, "yaml: ")}
-		if g := lineRE.FindStringSubmatch(m); g != nil {
-			_, _ = fmt.Sscan(g[1], &e.Line)
-			e.Msg = g[2]
-			if u := unknownRE.FindStringSubmatch(e.Msg); u != nil {
-				e.Msg = fmt.Sprintf("unknown key %q", u[1])
-			}
-		}
-		out = append(out, e)
-	}
 	return out
 }
 

@@ -65,6 +65,14 @@ func TestErrorsNameTheirLines(t *testing.T) {
 		{"table declared twice", "tables:\n  - {name: a, path: x}\n  - name: A\n    path: y\n", []string{"3: tables[1].name: table A is declared twice"}},
 		{"path missing", "tables:\n  - name: a\n", []string{"2: tables[0]: path is missing"}},
 		{"not yaml", "tables: [\n", []string{"did not find expected"}},
+		{"unknown key in a table", "tables:\n  - name: x\n    pth: y\n", []string{`3: unknown key "pth"`}},
+		{"unknown key in a column", "tables:\n  - name: x\n    path: y\n    columns:\n      - {name: a, typ: INT}\n",
+			[]string{`5: unknown key "typ"`}},
+		{"a value of another type", "tables:\n  - name: x\n    path: y\n    columns:\n      - name: a\n        type: INT\n        not_null: maybe\n",
+			[]string{`7: tables[0].columns[0].not_null: "maybe" is not a bool`}},
+		{"a value where a list goes", "tables: trips\n", []string{"1: tables: want a list"}},
+		{"a list where keys go", "server: [a]\n", []string{"1: server: want keys and values"}},
+		{"a key twice", "limits:\n  max_queue: 1\n  max_queue: 2\n", []string{`3: key "max_queue" given twice (first at line 2)`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := config.Parse("qry.yaml", []byte(c.text))
@@ -94,6 +102,18 @@ func TestKeysHaveFlags(t *testing.T) {
 		seen[k.Flag] = true
 	}
 	require.True(t, seen["query-timeout"])
+}
+
+func TestEmptyAndNullParts(t *testing.T) {
+	for _, text := range []string{"", "# nothing\n", "tables:\nserver:\n"} {
+		f, err := config.Parse("qry.yaml", []byte(text))
+		require.NoError(t, err, "%q", text)
+		require.Empty(t, f.Settings)
+	}
+	// An alias is read as what it names.
+	f, err := config.Parse("qry.yaml", []byte("limits:\n  query_timeout: &t 30s\n  ticket_ttl: *t\n  max_queue: *t\n"))
+	require.NoError(t, err)
+	require.Equal(t, "30s", f.Settings[1].Value)
 }
 
 func TestLoadMissing(t *testing.T) {

@@ -23,5 +23,8 @@
 //	  level: info
 //	  sql: false                # log full statement text, not just its hash
 //
-// Unknown keys are errors, and every error names its line.
+// Unknown keys are errors, and every error names its line: the file is
+// read into YAML nodes (go.yaml.in/yaml/v3) and checked against the
+// layout's Go types node by node, so each problem comes with the line of
+// its node, all of them at once.
 package config

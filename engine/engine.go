@@ -155,6 +155,9 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		"threads":                      fmt.Sprint(opts.Threads),
 		"autoinstall_known_extensions": "false",
 		"autoload_known_extensions":    "false",
+		// Errors come as JSON: type, message, position (see duck's
+		// newError).
+		"errors_as_json": "true",
 	}
 	if opts.MemoryLimit != "" {
 		settings["memory_limit"] = opts.MemoryLimit

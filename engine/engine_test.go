@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -118,6 +119,65 @@ func TestCancelAndTimeout(t *testing.T) {
 	require.ErrorIs(t, err, engine.ErrTimeout)
 	held.Release()
 	require.Equal(t, [][]string{{"3"}}, query(t, e, "SELECT 3"))
+}
+
+func TestMultipleStatementsRunNothing(t *testing.T) {
+	dir, _ := dataset(t)
+	e := openEngine(t, dir, engine.Options{})
+	_, err := e.Query(context.Background(), "CREATE TABLE sneaky AS SELECT 1 AS x; SELECT 2")
+	require.ErrorIs(t, err, engine.ErrMultipleStatements)
+	_, err = e.Query(context.Background(), "SELECT * FROM sneaky")
+	var qe *engine.QueryError
+	require.ErrorAs(t, err, &qe)
+	require.Equal(t, engine.KindCatalog, qe.Kind)
+	_, err = e.Query(context.Background(), "  ;  ")
+	require.ErrorIs(t, err, engine.ErrEmpty)
+}
+
+func TestErrorsNameTheCulprit(t *testing.T) {
+	dir, _ := dataset(t)
+	e := openEngine(t, dir, engine.Options{})
+	// The cases with year = 2023 run a rewritten text.
+	rows, err := e.Query(context.Background(), "SELECT id FROM events WHERE year = 2023")
+	require.NoError(t, err)
+	require.NotContains(t, rows.Plan().SQL, "FROM events", "the reference is rewritten")
+	rows.Release()
+	for _, tc := range []struct {
+		sql       string
+		kind      engine.Kind
+		contains  string
+		line, col int
+	}{
+		{"SELECT * FORM events", engine.KindSyntax, `"events"`, 1, 15},
+		{"SELECT 1,\n  count(* FROM events", engine.KindSyntax, `"FROM"`, 2, 11},
+		{"SELECT 1 +", engine.KindSyntax, "end of input", 1, 11},
+		{"SELECT * FROM evnets", engine.KindCatalog, "evnets", 1, 15},
+		{"SELECT nope FROM events", engine.KindBinder, `"nope"`, 1, 8},
+		{"SELECT nofunc(1)", engine.KindCatalog, "nofunc", 1, 8},
+		{"SELECT 'x'::INT", engine.KindInvalid, "Could not convert", 1, 11},
+		{"SELECT * FROM read_csv('/nonexistent/x.csv')", engine.KindIO, "No files found", 1, 15},
+		// Positions are in runes, after comments, on the right line.
+		{"-- a comment\nSELECT 'é', nope FROM events", engine.KindBinder, `"nope"`, 2, 13},
+		// The reference to events is rewritten into a scan of the files
+		// left after pruning: positions before and after it still hold.
+		{"SELECT nope FROM events WHERE year = 2023", engine.KindBinder, `"nope"`, 1, 8},
+		{"SELECT id FROM events WHERE year = 2023 AND nope = 1", engine.KindBinder, `"nope"`, 1, 45},
+		// qry runs its own EXPLAIN prefix: the position is in the text given.
+		{"explain  SELECT nope FROM events", engine.KindBinder, `"nope"`, 1, 17},
+	} {
+		t.Run(tc.sql, func(t *testing.T) {
+			_, err := e.Query(context.Background(), tc.sql)
+			var qe *engine.QueryError
+			require.True(t, errors.As(err, &qe), "%v", err)
+			require.Equal(t, tc.kind, qe.Kind, qe.Error())
+			require.Contains(t, qe.Error(), tc.contains)
+			require.Equal(t, []int{tc.line, tc.col}, []int{qe.Line, qe.Col}, qe.Error())
+			require.NotContains(t, qe.Error(), "\n")
+			// DuckDB's class is the Kind, not a prefix of the message.
+			require.NotContains(t, qe.Msg, " Error:")
+			require.NotContains(t, qe.Msg, "{")
+		})
+	}
 }
 
 func TestWatchSeesNewFiles(t *testing.T) {

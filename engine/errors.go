@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"unicode/utf8"
+
 	"github.com/qry-dev/qry/internal/duck"
 	"github.com/qry-dev/qry/live"
 
@@ -97,3 +99,84 @@ var (
 	// writes.
 	ErrOtherWriter = live.ErrOtherWriter
 )
+
+// place moves a DuckDB error's position from ran, the statement DuckDB
+// ran, to user, the text the caller gave, when the engine ran another text
+// (a rewrite of the references it pruned, an EXPLAIN prefix of its own, an
+// INSERT into its staging table). A position in the part that differs
+// cannot be trusted for the user's text and is dropped. Only an error that
+// is a *QueryError itself is moved; others pass as they are.
+func place(err error, ran, user string) error {
+	qe, ok := err.(*fault.Error) //nolint:errorlint // only an error that is a *QueryError itself moves; wrappers stay as they are
+	if !ok || ran == user || qe.Line == 0 {
+		return err
+	}
+	cp := *qe
+	cp.Line, cp.Col = 0, 0
+	if off, ok := userOffset(ran, user, offsetOf(ran, qe.Line, qe.Col)); ok {
+		cp.Line, cp.Col = sql.LineCol(user, off)
+	}
+	return &cp
+}
+
+// offsetOf is the byte offset of a 1-based line and column (in runes) in
+// text: the inverse of sql.LineCol.
+func offsetOf(text string, line, col int) int {
+	off := 0
+	for range line - 1 {
+		i := strings.IndexByte(text[off:], '\n')
+		if i < 0 {
+			return -1
+		}
+		off += i + 1
+	}
+	for range col - 1 {
+		if off >= len(text) {
+			return -1
+		}
+		_, size := utf8.DecodeRuneInString(text[off:])
+		off += size
+	}
+	return off
+}
+
+// userOffset maps a byte offset in ran to the same place in user: ran and
+// user share a prefix and a suffix (each cut back so that no word is split
+// between the shared and the changed part); an offset in either maps, one
+// in between does not.
+func userOffset(ran, user string, off int) (int, bool) {
+	if off < 0 || off > len(ran) {
+		return 0, false
+	}
+	p := 0
+	for p < len(ran) && p < len(user) && ran[p] == user[p] {
+		p++
+	}
+	for p > 0 && isWordByte(ran[p-1]) && (p < len(ran) && isWordByte(ran[p]) || p < len(user) && isWordByte(user[p])) {
+		p--
+	}
+	s := 0
+	for s < len(ran)-p && s < len(user)-p && ran[len(ran)-1-s] == user[len(user)-1-s] {
+		s++
+	}
+	for s > 0 {
+		i, j := len(ran)-s, len(user)-s
+		if !isWordByte(ran[i]) || !(i > 0 && isWordByte(ran[i-1]) || j > 0 && isWordByte(user[j-1])) {
+			break
+		}
+		s--
+	}
+	switch {
+	case off < p:
+		return off, true
+	case off >= len(ran)-s && s > 0:
+		return off - len(ran) + len(user), true
+	}
+	return 0, false
+}
+
+// isWordByte reports whether b may be part of a word: an identifier, a
+// keyword, a number, or any byte of a non-ASCII character.
+func isWordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
+}

@@ -139,9 +139,10 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 		return 0, err
 	}
 	defer func() { _ = c.Exec("DROP TABLE IF EXISTS temp." + stageTable) }()
-	stmt, err := c.Prepare(st.stagedSQL())
+	staged := st.stagedSQL()
+	stmt, err := c.Prepare(staged)
 	if err != nil {
-		return 0, badWrite(renameStage(err, st.table))
+		return 0, badWrite(renameStage(place(err, staged, text), st.table))
 	}
 	defer stmt.Close()
 	if stmt.Kind() != duck.Insert {
@@ -155,7 +156,7 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 			if ctx.Err() != nil {
 				return 0, duck.CtxErr(ctx)
 			}
-			return 0, badWrite(renameStage(err, st.table))
+			return 0, badWrite(renameStage(place(err, staged, text), st.table))
 		}
 	}
 	batches, err := c.ReadAll(ctx, "SELECT * FROM temp."+stageTable)
@@ -265,9 +266,10 @@ func (e *Engine) describeInsert(ctx context.Context, text string) (*Statement, e
 		return nil, err
 	}
 	defer func() { _ = c.Exec("DROP TABLE IF EXISTS temp." + stageTable) }()
-	stmt, err := c.Prepare(st.stagedSQL())
+	staged := st.stagedSQL()
+	stmt, err := c.Prepare(staged)
 	if err != nil {
-		return nil, renameStage(err, st.table)
+		return nil, renameStage(place(err, staged, text), st.table)
 	}
 	defer stmt.Close()
 	return &Statement{Schema: arrow.NewSchema(nil, nil), Params: stmt.Params(), Update: true}, nil

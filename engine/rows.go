@@ -228,8 +228,9 @@ func explainRow(schema *arrow.Schema, p *Plan) arrow.RecordBatch {
 // start prepares and starts sql. expect, if not 0, is the statement kind
 // the planner took sql for: DuckDB must agree, or nothing runs. asWritten,
 // if set, is the statement sql rewrites: columns are named as in it.
-func (r *Rows) start(sql string, args []any, expect duck.Kind, asWritten string) error {
-	var err error
+func (r *Rows) start(sql string, args []any, expect duck.Kind, asWritten string) (err error) {
+	// DuckDB's positions are in sql: move them to the caller's text.
+	defer func() { err = place(err, sql, r.sql) }()
 	if r.stmt, err = r.c.Prepare(sql); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 )
@@ -80,9 +81,9 @@ var table = [numKinds]row{
 	Catalog:         {"catalog", "Catalog error", codes.InvalidArgument, http.StatusBadRequest, ExitFailed},
 	Binder:          {"binder", "Binder error", codes.InvalidArgument, http.StatusBadRequest, ExitFailed},
 	Invalid:         {"invalid", "Invalid input", codes.InvalidArgument, http.StatusBadRequest, ExitFailed},
-	Params:          {"params", "Parameter error", codes.InvalidArgument, http.StatusBadRequest, ExitFailed},
+	Params:          {"params", "Bad parameters", codes.InvalidArgument, http.StatusBadRequest, ExitFailed},
 	Statement:       {"statement", "Statement error", codes.InvalidArgument, http.StatusBadRequest, ExitFailed},
-	Forbidden:       {"forbidden", "Refused", codes.PermissionDenied, http.StatusForbidden, ExitForbidden},
+	Forbidden:       {"forbidden", "Not allowed", codes.PermissionDenied, http.StatusForbidden, ExitForbidden},
 	ReadOnly:        {"read_only", "Read-only", codes.PermissionDenied, http.StatusForbidden, ExitForbidden},
 	BadWrite:        {"bad_write", "Write refused", codes.InvalidArgument, http.StatusBadRequest, ExitFailed},
 	NotFound:        {"not_found", "Not found", codes.NotFound, http.StatusNotFound, ExitFailed},
@@ -92,13 +93,13 @@ var table = [numKinds]row{
 	Busy:            {"busy", "Busy", codes.ResourceExhausted, http.StatusTooManyRequests, ExitRetry},
 	TooLarge:        {"too_large", "Too large", codes.ResourceExhausted, http.StatusRequestEntityTooLarge, ExitFailed},
 	Resource:        {"resource", "Out of resources", codes.ResourceExhausted, http.StatusServiceUnavailable, ExitRetry},
-	Timeout:         {"timeout", "Timeout", codes.DeadlineExceeded, http.StatusGatewayTimeout, ExitRetry},
+	Timeout:         {"timeout", "Timed out", codes.DeadlineExceeded, http.StatusGatewayTimeout, ExitRetry},
 	Canceled:        {"canceled", "Canceled", codes.Canceled, 499, ExitCanceled},
 	Unavailable:     {"unavailable", "Unavailable", codes.Unavailable, http.StatusServiceUnavailable, ExitRetry},
 	Unauthenticated: {"unauthenticated", "Unauthenticated", codes.Unauthenticated, http.StatusUnauthorized, ExitForbidden},
 	NotAcceptable:   {"not_acceptable", "Not acceptable", codes.InvalidArgument, http.StatusNotAcceptable, ExitUsage},
 	BadRequest:      {"bad_request", "Bad request", codes.InvalidArgument, http.StatusBadRequest, ExitUsage},
-	Usage:           {"usage", "Usage", codes.InvalidArgument, http.StatusBadRequest, ExitUsage},
+	Usage:           {"usage", "Usage error", codes.InvalidArgument, http.StatusBadRequest, ExitUsage},
 }
 
 func (k Kind) row() row {
@@ -182,16 +183,23 @@ func (w *wrapped) Unwrap() error { return w.err }
 // context cancellation and deadlines are Canceled and Timeout; anything
 // else is Internal.
 func KindOf(err error) Kind {
+	k, _ := classify(err)
+	return k
+}
+
+// classify is KindOf, and whether anything along err's chain classified
+// it.
+func classify(err error) (Kind, bool) {
 	for e := err; e != nil; {
 		switch v := e.(type) { //nolint:errorlint // walks the chain itself: the outermost Kind wins
 		case *Error:
-			return v.Kind
+			return v.Kind, true
 		case *wrapped:
-			return v.kind
+			return v.kind, true
 		case interface{ Unwrap() []error }:
 			for _, c := range v.Unwrap() {
-				if k := KindOf(c); k != Internal {
-					return k
+				if k, ok := classify(c); ok && k != Internal {
+					return k, true
 				}
 			}
 			return kindOfContext(err)
@@ -201,14 +209,32 @@ func KindOf(err error) Kind {
 	return kindOfContext(err)
 }
 
-func kindOfContext(err error) Kind {
+func kindOfContext(err error) (Kind, bool) {
 	switch {
 	case errors.Is(err, context.Canceled):
-		return Canceled
+		return Canceled, true
 	case errors.Is(err, context.DeadlineExceeded):
-		return Timeout
+		return Timeout, true
 	}
-	return Internal
+	return Internal, false
+}
+
+// Text is err as the CLI and the shell print it, on one line: the Kind's
+// label, a colon, the message ("Binder error: Referenced column ...").
+// The label is left out where it would name the class twice, as the
+// message names it already ("syntax error at or near ...", "query
+// canceled"), and for an error nothing classified, which is shown as it
+// is rather than called internal.
+func Text(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	k, ok := classify(err)
+	if !ok || strings.Contains(strings.ToLower(msg), strings.ToLower(k.Label())) {
+		return msg
+	}
+	return k.Label() + ": " + msg
 }
 
 // Position returns the line and column (1-based) err carries, or zeros.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestTableIsWhole(t *testing.T) {
@@ -80,4 +81,40 @@ func TestBodyRoundTrip(t *testing.T) {
 	back := FromBody(b)
 	require.Equal(t, Syntax, back.Kind)
 	require.Equal(t, err.Error(), back.Error())
+}
+
+func TestText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"label and message", &Error{Kind: Binder, Msg: `Referenced column "fair" not found`, Line: 1, Col: 8},
+			`Binder error: Referenced column "fair" not found (line 1, column 8)`},
+		{"the message names the class", &Error{Kind: Syntax, Msg: `syntax error at or near "trips"`}, `syntax error at or near "trips"`},
+		{"wrapped", fmt.Errorf("stdin line 4: %w", New(Catalog, "Table with name x does not exist!")),
+			"Catalog error: stdin line 4: Table with name x does not exist!"},
+		{"one line", Errorf(Invalid, "a\n  b"), "Invalid input: a b"},
+		{"deadline", context.DeadlineExceeded, "Timed out: context deadline exceeded"},
+		{"canceled", fmt.Errorf("q: %w", context.Canceled), "q: context canceled"},
+		{"unclassified", errors.New("open x.sql: no such file or directory"), "open x.sql: no such file or directory"},
+		{"classified internal", New(Internal, "bug"), "Internal error: bug"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, Text(tc.err)) })
+	}
+}
+
+func TestBareStatus(t *testing.T) {
+	for code, want := range map[codes.Code]Kind{
+		codes.InvalidArgument:  Invalid,
+		codes.PermissionDenied: Forbidden,
+		codes.NotFound:         NotFound,
+		codes.DeadlineExceeded: Timeout,
+		codes.Unavailable:      Unavailable,
+		codes.Unimplemented:    Internal,
+	} {
+		err := FromStatus(status.Error(code, "m"))
+		require.Equal(t, want, KindOf(err), code.String())
+		require.Equal(t, "m", err.Error())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -57,11 +58,26 @@ func FromStatus(err error) error {
 	return out
 }
 
-// kindOfCode is the first Kind in the table with st's code.
+// kindOfCode is the Kind a status without qry's details is taken for: the
+// most general Kind with its code (InvalidArgument is Invalid, not Syntax);
+// a code qry does not send is Internal.
 func kindOfCode(st *status.Status) Kind {
-	for k := range numKinds {
-		if table[k].grpc == st.Code() {
-			return k
+	switch c := st.Code(); c {
+	case codes.InvalidArgument:
+		return Invalid
+	case codes.PermissionDenied:
+		return Forbidden
+	case codes.ResourceExhausted:
+		return Resource
+	case codes.FailedPrecondition:
+		return Conflict
+	case codes.Unavailable:
+		return Unavailable
+	default:
+		for k := range numKinds {
+			if table[k].grpc == c {
+				return k
+			}
 		}
 	}
 	return Internal

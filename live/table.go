@@ -278,7 +278,7 @@ var ErrStorage = fault.New(fault.Storage, "write not saved")
 
 // ErrWrite is wrapped by writes refused for what they hold (a wrong type, an
 // unknown column, a NULL where none may be).
-var ErrWrite = fault.New(fault.BadWrite, "bad write")
+var ErrWrite = fault.New(fault.BadWrite, "write refused")
 
 // Append writes batches to a writable table as one write: validated, made
 // durable in the write-ahead log (fsynced), then visible to queries. Either
@@ -559,13 +559,12 @@ func (lt *tbl) insert(batches []arrow.RecordBatch, first uint64) error {
 // inTable is the writer connection's landing table for appended batches.
 const inTable = "_qry_in"
 
-// writeError words DuckDB's refusal of a write.
+// writeError words DuckDB's refusal of a write (its message, on one
+// line).
 func writeError(table, msg string) error {
 	msg = strings.ReplaceAll(msg, LiveCatalog+".main.", "")
-	return fmt.Errorf("%w: table %s: %s", ErrWrite, table, oneLine(msg))
+	return fmt.Errorf("%w: table %s: %s", ErrWrite, table, msg)
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func rowCount(batches []arrow.RecordBatch) int {
 	n := 0

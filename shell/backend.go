@@ -107,7 +107,7 @@ func (r Remote) Tables(ctx context.Context) ([]Table, error) {
 			out = append(out, t)
 		}
 	}
-	return out, client.Unwrap(rr.Err())
+	return out, rr.Err()
 }
 
 func arrowType(f arrow.Field) string {

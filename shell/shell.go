@@ -8,9 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +17,7 @@ import (
 	"github.com/peterh/liner"
 
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/render"
 )
 
@@ -143,7 +142,7 @@ func (s *shell) interactive(ctx context.Context) error {
 			if err := s.meta(ctx, strings.TrimSpace(l), sigc); errors.Is(err, errQuit) {
 				return nil
 			} else if err != nil {
-				s.errorf("Error: %s", oneLine(err))
+				s.errorf("%s", fault.Text(err))
 			}
 			continue
 		}
@@ -224,27 +223,22 @@ func (s *shell) batch(ctx context.Context, in io.Reader, name string) error {
 	return nil
 }
 
-var positionRE = regexp.MustCompile(`\(line (\d+), column (\d+)\)$`)
-
-// printError shows an error on one line; for an error with a position, the
-// statement's line and a caret under the column follow.
+// printError shows an error on one line (fault.Text: its kind's label and
+// its message); for an error with a position, the statement's line and a
+// caret under the column follow.
 func (s *shell) printError(stmt string, err error) {
-	msg := oneLine(err)
-	s.errorf("Error: %s", msg)
-	m := positionRE.FindStringSubmatch(msg)
-	if m == nil || !s.opts.Interactive {
+	s.errorf("%s", fault.Text(err))
+	ln, col := fault.Position(err)
+	if ln == 0 || !s.opts.Interactive {
 		return
 	}
-	ln, _ := strconv.Atoi(m[1])
-	col, _ := strconv.Atoi(m[2])
 	lines := strings.Split(stmt, "\n")
-	if ln < 1 || ln > len(lines) || col < 1 {
+	if ln > len(lines) || col < 1 {
 		return
 	}
-	s.errorf("  %s\n  %s^", lines[ln-1], strings.Repeat(" ", min(col-1, len(lines[ln-1]))))
+	l := lines[ln-1]
+	s.errorf("  %s\n  %s^", l, strings.Repeat(" ", min(col-1, len([]rune(l)))))
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // run runs one statement and renders its result. sigc (interactive only)
 // cancels it.
@@ -276,7 +270,7 @@ func (s *shell) run(ctx context.Context, stmt string, sigc chan os.Signal) error
 	}
 	if err != nil {
 		if canceled.Load() {
-			return errors.New("query canceled")
+			return engine.ErrCanceled
 		}
 		return err
 	}
@@ -293,7 +287,7 @@ func (s *shell) run(ctx context.Context, stmt string, sigc chan os.Signal) error
 	}
 	_, err = render.Write(qctx, s.out, rr, opts)
 	if err != nil && canceled.Load() {
-		return errors.New("query canceled")
+		return engine.ErrCanceled
 	}
 	if err == nil && s.timer {
 		fmt.Fprintf(s.opts.Err, "Run Time: %.3f s\n", time.Since(start).Seconds())
@@ -365,6 +359,9 @@ Ctrl-D quits, Tab completes keywords, tables and columns.
 .help                 this text
 .quit                 leave (also .exit)`
 
+// usage is a meta-command used wrongly.
+func usage(format string, args ...any) error { return fault.Errorf(fault.Usage, format, args...) }
+
 // meta runs a meta-command.
 func (s *shell) meta(ctx context.Context, cmd string, sigc chan os.Signal) error {
 	f := strings.Fields(cmd)
@@ -400,11 +397,11 @@ func (s *shell) meta(ctx context.Context, cmd string, sigc chan os.Signal) error
 			fmt.Fprintf(s.out, "%s (%s);\n", engine.QuoteIdent(t.Name), strings.Join(cols, ", "))
 		}
 		if !found && arg(1) != "" {
-			return fmt.Errorf("no table %q", arg(1))
+			return fault.Errorf(fault.NotFound, "no table %q", arg(1))
 		}
 	case ".describe":
 		if arg(1) == "" {
-			return errors.New(".describe needs a table")
+			return usage(".describe needs a table")
 		}
 		return s.run(ctx, "DESCRIBE "+engine.QuoteIdent(arg(1)), sigc)
 	case ".mode":
@@ -414,7 +411,7 @@ func (s *shell) meta(ctx context.Context, cmd string, sigc chan os.Signal) error
 		case "":
 			fmt.Fprintln(s.opts.Out, s.mode)
 		default:
-			return fmt.Errorf(".mode %q: table, csv, json, ndjson, line or markdown", arg(1))
+			return usage(".mode %q: table, csv, json, ndjson, line or markdown", arg(1))
 		}
 	case ".timer":
 		switch arg(1) {
@@ -423,7 +420,7 @@ func (s *shell) meta(ctx context.Context, cmd string, sigc chan os.Signal) error
 		case "off":
 			s.timer = false
 		default:
-			return errors.New(".timer on|off")
+			return usage(".timer on|off")
 		}
 	case ".output":
 		s.closeOutput()
@@ -436,7 +433,7 @@ func (s *shell) meta(ctx context.Context, cmd string, sigc chan os.Signal) error
 		}
 	case ".read":
 		if arg(1) == "" {
-			return errors.New(".read needs a file")
+			return usage(".read needs a file")
 		}
 		file, err := os.Open(arg(1))
 		if err != nil {
@@ -448,7 +445,7 @@ func (s *shell) meta(ctx context.Context, cmd string, sigc chan os.Signal) error
 		s.tables = nil
 		return s.b.Refresh(ctx)
 	default:
-		return fmt.Errorf("unknown command %s (.help lists them)", f[0])
+		return usage("unknown command %s (.help lists them)", f[0])
 	}
 	return nil
 }

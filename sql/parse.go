@@ -5,7 +5,6 @@ import (
 	"context"
 	dbsql "database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,15 +16,16 @@ import (
 
 // ErrNotSelect is returned by Parse for statements other than SELECT
 // (DuckDB serializes only those).
-var ErrNotSelect = errors.New("not a SELECT statement")
+var ErrNotSelect = fault.New(fault.Statement, "not a SELECT statement")
 
 // ErrParse is wrapped by Parse's errors other than ErrNotSelect,
-// ErrMultipleStatements and ErrEmpty.
-var ErrParse = errors.New("parse")
+// ErrMultipleStatements and ErrEmpty. A *SyntaxError is the statement's
+// fault; any other is qry's.
+var ErrParse = fault.New(fault.Internal, "parse")
 
 // ErrMultipleStatements is returned for text holding more than one
 // statement.
-var ErrMultipleStatements = fault.New(fault.Statement, "one statement at a time, please")
+var ErrMultipleStatements = fault.New(fault.Statement, "one statement at a time")
 
 // ErrEmpty is returned for text holding no statement.
 var ErrEmpty = fault.New(fault.Statement, "no SQL statement")
@@ -101,8 +101,9 @@ func decode(text string, js []byte) (*Statement, error) {
 	return &Statement{Text: text, Node: doc.Statements[0].Node}, nil
 }
 
-// SyntaxError is DuckDB's parser's verdict on a statement. It wraps
-// ErrParse.
+// SyntaxError is DuckDB's parser's verdict on a statement, in its words
+// without its class ("Parser Error: "): the kind of error is the type. It
+// wraps ErrParse.
 type SyntaxError struct {
 	Msg string
 	// Offset is the byte offset of the error in the parsed text, -1 when
@@ -110,7 +111,7 @@ type SyntaxError struct {
 	Offset int
 }
 
-func (e *SyntaxError) Error() string { return "Parser Error: " + e.Msg }
+func (e *SyntaxError) Error() string { return e.Msg }
 
 // Unwrap makes errors.Is(err, ErrParse) true.
 func (e *SyntaxError) Unwrap() error { return ErrParse }

@@ -1,14 +1,15 @@
 package sql
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/qry-dev/qry/fault"
 )
 
 // ErrShape is wrapped by the errors of SplitExplain: an EXPLAIN whose
 // options are not the plain words and strings qry passes on.
-var ErrShape = errors.New("statement not understood")
+var ErrShape = fault.New(fault.Statement, "statement not understood")
 
 // SplitExplain splits text into an EXPLAIN prefix (EXPLAIN, then ANALYZE or
 // a parenthesized list of plain options, with any comments between) and the

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/spf13/cobra"
@@ -84,7 +84,7 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 			return err
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage("%w", err) })
 	pf := root.PersistentFlags()
 	pf.StringArrayVarP(&g.data, "data", "d", nil, "directory whose entries become tables (repeatable)")
 	pf.StringVarP(&g.config, "config", "c", "", "qry.yaml declaring tables")
@@ -101,6 +101,18 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 			return cmd.Help()
 		}
 		return runShell(cmd, g, "", defaultHistory(), 100)
+	}
+	// Wrong arguments (an unknown command too) are usage errors, as wrong
+	// flags are.
+	for _, c := range append(root.Commands(), root) {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usage("%w", err)
+				}
+				return nil
+			}
+		}
 	}
 	return root
 }
@@ -123,7 +135,7 @@ func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
 		opts.Config = g.file.Catalog
 	}
 	if opts.Config == nil && len(opts.Data) == 0 {
-		return nil, usageError{errors.New("no tables: give --data DIR or --config qry.yaml")}
+		return nil, usage("no tables: give --data DIR or --config qry.yaml")
 	}
 	cat, err := catalog.Open(ctx, opts)
 	if err != nil {
@@ -183,7 +195,7 @@ func (o *output) write(ctx context.Context, rr array.RecordReader) error {
 		valid = valid || f == o.format
 	}
 	if !valid {
-		return usageError{fmt.Errorf("--format %q: one of %s", o.format, strings.Join(render.Formats, ", "))}
+		return usage("--format %q: one of %s", o.format, strings.Join(render.Formats, ", "))
 	}
 	var w io.Writer = os.Stdout
 	opts := render.Options{Format: o.format, MaxRows: o.maxRows}
@@ -197,7 +209,7 @@ func (o *output) write(ctx context.Context, rr array.RecordReader) error {
 		opts.MaxRows = 0
 	} else if term.IsTerminal(int(os.Stdout.Fd())) {
 		if render.Binary(o.format) {
-			return usageError{fmt.Errorf("--format %s writes binary data: use --output FILE or a pipe", o.format)}
+			return usage("--format %s writes binary data: use --output FILE or a pipe", o.format)
 		}
 		if width, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			opts.Width = width
@@ -212,6 +224,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 	var out output
 	var file, server string
 	var explain bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "query [SQL]",
 		Short: "Run one SQL statement and print its result",
@@ -239,28 +252,34 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 					return err
 				}
 				defer c.Close()
-				rows, err := c.Query(ctx, sql)
+				qctx, cancel := withTimeout(ctx, timeout)
+				defer cancel()
+				rows, err := c.Query(qctx, sql)
 				if err != nil {
 					return err
 				}
 				defer rows.Release()
-				return out.write(ctx, rows)
+				return out.write(qctx, rows)
 			}
 			eng, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeEngine(eng)
-			rows, err := eng.Query(ctx, sql)
+			// The timeout bounds the statement, not the catalog's loading.
+			qctx, cancel := withTimeout(ctx, timeout)
+			defer cancel()
+			rows, err := eng.Query(qctx, sql)
 			if err != nil {
 				return err
 			}
 			defer rows.Release()
-			return out.write(ctx, rows)
+			return out.write(qctx, rows)
 		},
 	}
 	out.flags(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the SQL from this file")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "longest the statement may run, e.g. 30s (0: no limit); past it qry exits 3")
 	cmd.Flags().BoolVar(&explain, "explain", false, "show the plan instead of running: files read and pruned per table, predicates, then DuckDB's plan")
 	cmd.Flags().StringVarP(&server, "server", "s", "", "run the query on a qry server (grpc://HOST:PORT or grpc+tls://HOST:PORT) instead of locally")
 	g.clientFlags(cmd)
@@ -268,10 +287,18 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 	return cmd
 }
 
+// withTimeout bounds ctx by d; 0 means no bound.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
 func readSQL(args []string, file string, stdin io.Reader) (string, error) {
 	switch {
 	case file != "" && len(args) > 0:
-		return "", usageError{errors.New("give the SQL as an argument or with --file, not both")}
+		return "", usage("give the SQL as an argument or with --file, not both")
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -286,7 +313,7 @@ func readSQL(args []string, file string, stdin io.Reader) (string, error) {
 		return "", err
 	}
 	if strings.TrimSpace(string(b)) == "" {
-		return "", usageError{errors.New("no SQL given (argument, --file, or stdin)")}
+		return "", usage("no SQL given (argument, --file, or stdin)")
 	}
 	return string(b), nil
 }

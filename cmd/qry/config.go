@@ -43,7 +43,7 @@ func (g *globals) configure(cmd *cobra.Command) error {
 		}
 		for _, v := range values {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = usageError{fmt.Errorf("%s: %w", envName(f.Name), e)}
+				err = usage("%s: %w", envName(f.Name), e)
 			}
 		}
 	})
@@ -88,7 +88,7 @@ func (l *logging) logger(w io.Writer, verbose bool, defaultLevel slog.Level) (*s
 	switch {
 	case l.level != "":
 		if err := level.UnmarshalText([]byte(l.level)); err != nil {
-			return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", l.level)}
+			return nil, usage("--log-level %q: want debug, info, warn or error", l.level)
 		}
 	case verbose:
 		level = slog.LevelDebug
@@ -105,7 +105,7 @@ func (l *logging) logger(w io.Writer, verbose bool, defaultLevel slog.Level) (*s
 		}
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, usageError{fmt.Errorf("--log-format %q: want text, json or auto", l.format)}
+	return nil, usage("--log-format %q: want text, json or auto", l.format)
 }
 
 func newConfigCmd(g *globals) *cobra.Command {
@@ -125,7 +125,7 @@ line; the exit status is 1 if there is any.`,
 				path = args[0]
 			}
 			if path == "" {
-				return usageError{errors.New("no file: give FILE or --config")}
+				return usage("no file: give FILE or --config")
 			}
 			errs, summary := checkConfig(path)
 			for _, e := range errs {

@@ -27,23 +27,11 @@ func main() {
 				fmt.Fprintln(os.Stderr, "qry: "+e.Error())
 			}
 		default:
-			fmt.Fprintln(os.Stderr, "qry: "+oneLine(err))
+			fmt.Fprintln(os.Stderr, "qry: "+fault.Text(err))
 		}
-		os.Exit(exitCode(err))
+		os.Exit(fault.KindOf(err).Exit())
 	}
 }
 
-// usageError marks errors in how qry was called (exit code 2).
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
-
-// exitCode is fault's exit code for err's Kind (see fault.ExitFailed and
-// the codes beside it); a usage error is fault.ExitUsage.
-func exitCode(err error) int {
-	var ue usageError
-	if errors.As(err, &ue) {
-		return fault.ExitUsage
-	}
-	return fault.KindOf(err).Exit()
-}
+// usage is an error in how qry was called (fault.Usage: exit code 2).
+func usage(format string, args ...any) error { return fault.Errorf(fault.Usage, format, args...) }

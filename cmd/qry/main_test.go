@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qry-dev/qry/client"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/fixture"
 )
 
@@ -290,4 +291,37 @@ func TestQueryInsertsIntoWritableTable(t *testing.T) {
 	r = run(t, "", "query", "--config", cfg, "INSERT INTO notes (text) VALUES ('no id')")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "NOT NULL")
+}
+
+// The exit code says what kind of failure it was, locally and through a
+// server alike: fault's constants, one case of each class.
+func TestExitCodes(t *testing.T) {
+	sample := sampleDir(t)
+	_, addr := startServe(t) // sandboxed, as by default
+	forever := "SELECT count(*) FROM range(1000000000000) r(i) WHERE i % 7 = 3"
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"syntax error", []string{"query", "-d", sample, "SELECT * FORM trips"}, fault.ExitFailed, `syntax error at or near "trips" (line 1, column 15)`},
+		{"unknown flag", []string{"query", "--bogus", "SELECT 1"}, fault.ExitUsage, "Usage error: unknown flag: --bogus"},
+		{"too many arguments", []string{"query", "-d", sample, "SELECT 1", "SELECT 2"}, fault.ExitUsage, "Usage error: accepts at most 1 arg(s)"},
+		{"unknown command", []string{"nope"}, fault.ExitUsage, `Usage error: unknown command "nope"`},
+		{"sandbox refusal", []string{"query", "-d", sample, "--sandbox", "COPY trips TO '/tmp/qry-exit-code.csv'"}, fault.ExitForbidden, "not allowed"},
+		{"timeout", []string{"query", "-d", sample, "--timeout", "200ms", forever}, fault.ExitRetry, "query timed out"},
+		{"remote syntax error", []string{"query", "--server", "grpc://" + addr, "SELECT * FORM trips"}, fault.ExitFailed, `syntax error at or near "trips" (line 1, column 15)`},
+		{"remote unknown column", []string{"query", "--server", "grpc://" + addr, "SELECT nope FROM trips"}, fault.ExitFailed, `Binder error: Referenced column "nope"`},
+		{"remote refusal", []string{"query", "--server", "grpc://" + addr, "COPY trips TO '/tmp/qry-exit-code.csv'"}, fault.ExitForbidden, "not allowed"},
+		{"remote timeout", []string{"query", "--server", "grpc://" + addr, "--timeout", "200ms", forever}, fault.ExitRetry, "Timed out"},
+		{"bad server URL", []string{"query", "--server", "http://" + addr, "SELECT 1"}, fault.ExitUsage, "Usage error: server URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, "", tc.args...)
+			require.Equal(t, tc.code, r.code, "stderr: %s", r.stderr)
+			require.Contains(t, r.stderr, tc.stderr)
+			require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+		})
+	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/fixture"
 	"github.com/qry-dev/qry/internal/hostile"
 )
@@ -41,8 +43,10 @@ func TestShellSecretsNeverLeak(t *testing.T) {
 			if p.Leak(r.stdout) || p.Leak(r.stderr) {
 				t.Errorf("the secret leaked for %q:\nstdout: %s\nstderr: %s", c.SQL, r.stdout, r.stderr)
 			}
-			a := hostile.Answer{OK: r.code == 0, Forbidden: r.code == 1 && strings.Contains(r.stderr, "not allowed"),
-				Invalid: r.code == 1 && hostile.Syntax(r.stderr), Msg: r.stderr}
+			// A refusal exits with ExitForbidden, as the server's status
+			// keeps its kind through the client.
+			a := hostile.Answer{OK: r.code == 0, Forbidden: r.code == fault.ExitForbidden && strings.Contains(r.stderr, "not allowed"),
+				Invalid: r.code == 1, Kind: printedKind(r.stderr), Msg: r.stderr}
 			if c.Want != hostile.Refused {
 				c.Want = hostile.Any // the shell runs each statement of a script on its own
 			}
@@ -68,6 +72,19 @@ func TestShellSecretsNeverLeak(t *testing.T) {
 	p.CheckUnchanged(t)
 	stop()
 	require.False(t, p.Leak(logs.String()), "a server log line shows the secret:\n%s", logs.String())
+}
+
+// printedKind reads back the kind of the error a shell printed from its
+// words: a syntax error says so, and a statement error is one of the
+// statement sentinels.
+func printedKind(stderr string) fault.Kind {
+	switch {
+	case strings.Contains(strings.ToLower(stderr), "syntax error"):
+		return fault.Syntax
+	case strings.Contains(stderr, engine.ErrMultipleStatements.Msg), strings.Contains(stderr, engine.ErrEmpty.Msg):
+		return fault.Statement
+	}
+	return fault.Internal
 }
 
 // shell runs qry shell --server on a script.

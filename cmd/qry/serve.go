@@ -19,6 +19,7 @@ import (
 	"github.com/qry-dev/qry/server/auth"
 	"github.com/qry-dev/qry/server/flightsql"
 	"github.com/qry-dev/qry/server/httpapi"
+	"github.com/qry-dev/qry/server/limit"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -91,7 +92,7 @@ lets running streams finish for up to 10 s, then cancels them.`,
 				}
 				scheme, httpScheme = "grpc+tls", "https"
 			} else if tlsCA != "" {
-				return usageError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
+				return usage("--tls-client-ca needs --tls-cert and --tls-key")
 			}
 
 			// HTTP first: probes answer while the catalog loads.
@@ -103,7 +104,7 @@ lets running streams finish for up to 10 s, then cancels them.`,
 			if httpAddr != "" {
 				running++
 				go func() {
-					errc <- httpapi.Serve(ctx, httpAddr, web, serve.TLS, 10*time.Second, func(a net.Addr) {
+					errc <- httpapi.Serve(ctx, httpAddr, web, serve.TLS, limit.DefaultGrace, func(a net.Addr) {
 						fmt.Fprintf(os.Stderr, "qry: http on %s://%s\n", httpScheme, a)
 					})
 				}()
@@ -172,13 +173,13 @@ lets running streams finish for up to 10 s, then cancels them.`,
 	f.StringVar(&tlsCert, "tls-cert", "", "serve TLS (Flight and HTTP) with this certificate")
 	f.StringVar(&tlsKey, "tls-key", "", "key of --tls-cert")
 	f.StringVar(&tlsCA, "tls-client-ca", "", "require client certificates signed by this CA (mTLS)")
-	f.DurationVar(&so.QueryTimeout, "query-timeout", 10*time.Minute, "longest a statement may run (-1ns: no limit)")
-	f.IntVar(&so.MaxSQLBytes, "max-sql-bytes", 1<<20, "longest statement text accepted")
+	f.DurationVar(&so.QueryTimeout, "query-timeout", limit.DefaultQueryTimeout, "longest a statement may run (-1ns: no limit)")
+	f.IntVar(&so.MaxSQLBytes, "max-sql-bytes", limit.DefaultSQLBytes, "longest statement text accepted")
 	f.Int64Var(&g.engine.MaxResultRows, "max-result-rows", 0, "most rows one result may have (0: no limit)")
 	f.Int64Var(&g.engine.MaxResultBytes, "max-result-bytes", 0, "most bytes one result may have (0: no limit)")
 	g.engine.ResultCacheBytes = 64 << 20
 	f.Var((*sizeValue)(&g.engine.ResultCacheBytes), "result-cache", "memory for small results kept to answer repeated queries until their data changes, e.g. 64MB (0: no cache)")
-	f.DurationVar(&so.TicketTTL, "ticket-ttl", 10*time.Minute, "how long an unused ticket or an idle prepared statement lives")
+	f.DurationVar(&so.TicketTTL, "ticket-ttl", flightsql.DefaultTicketTTL, "how long an unused ticket or an idle prepared statement lives")
 	f.DurationVar(&refresh, "refresh", 10*time.Second, "how often to look for new, changed and removed files (0: never)")
 	f.IntVar(&g.batchRows, "batch-rows", 65536, "rows per Arrow batch sent (DuckDB makes 2,048-row chunks; larger batches travel faster)")
 	f.StringVarP(&listen, "listen", "l", flightsql.DefaultAddr, "HOST:PORT for Flight SQL (port 0 picks a free one)")

@@ -79,6 +79,13 @@ func (tm *term) expect(s string, timeout time.Duration) {
 	tm.t.Fatalf("waited %v for %q; output since last match:\n%s", timeout, s, tm.out.String()[tm.mark:])
 }
 
+// expectCaret waits for the statement's line and, under it, the caret at
+// column col.
+func (tm *term) expectCaret(line string, col int) {
+	tm.t.Helper()
+	tm.expect("\n  "+line+"\r\n"+strings.Repeat(" ", 2+col-1)+"^", 5*time.Second)
+}
+
 func (tm *term) wait(t *testing.T) error {
 	done := make(chan error, 1)
 	go func() { done <- tm.cmd.Wait() }()
@@ -123,11 +130,13 @@ func TestShellQueryCompletionModeAndErrors(t *testing.T) {
 	tm.expect("x,y", 10*time.Second)
 	tm.expect(`"a,b",`, 5*time.Second)
 
-	// A syntax error: one line with the position, then the shell goes on.
+	// A syntax error: one line with the position (its label left out, as
+	// DuckDB's message names the class), the caret under the column, then
+	// the shell goes on.
 	tm.send(".mode table\r")
 	tm.send("SELECT * FORM trips;\r")
-	tm.expect("Error: Parser Error: syntax error", 10*time.Second)
-	tm.expect("^", 5*time.Second)
+	tm.expect("\n"+`syntax error at or near "trips" (line 1, column 15)`, 10*time.Second)
+	tm.expectCaret("SELECT * FORM trips", 15)
 	tm.send("SELECT 'still here' AS s;\r")
 	tm.expect("still here", 10*time.Second)
 
@@ -185,7 +194,12 @@ func TestShellOnServer(t *testing.T) {
 	tm.expect("hottest", 10*time.Second)
 	tm.expect(want, 5*time.Second)
 	tm.send("SELECT * FROM wether;\r")
-	tm.expect(`Did you mean "weather"`, 10*time.Second)
+	tm.expect(`Catalog error: Table with name wether does not exist! Did you mean "weather"?`, 10*time.Second)
+	// The server's error keeps its kind and position: the caret too.
+	tm.send("SELECT temp_c, nope FROM weather;\r")
+	tm.expect(`Binder error: Referenced column "nope" not found`, 10*time.Second)
+	tm.expect("(line 1, column 16)", 5*time.Second)
+	tm.expectCaret("SELECT temp_c, nope FROM weather", 16)
 	tm.send("\x04")
 	require.NoError(t, tm.wait(t))
 }

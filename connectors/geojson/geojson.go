@@ -48,8 +48,8 @@ const (
 
 var bboxColumns = []string{"minx", "miny", "maxx", "maxy"}
 
-// ErrInvalid is wrapped by every error about a malformed GeoJSON file.
-var ErrInvalid = fault.New(fault.IO, "invalid GeoJSON")
+// ErrMalformed is wrapped by every error about a malformed GeoJSON file.
+var ErrMalformed = fault.New(fault.IO, "invalid GeoJSON")
 
 // Connector is the GeoJSON connector. CacheDir holds the sidecars; it must be
 // set.
@@ -206,7 +206,7 @@ func Parse(data []byte) ([]Feature, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no features", ErrInvalid)
+		return nil, fmt.Errorf("%w: no features", ErrMalformed)
 	}
 	return out, nil
 }
@@ -302,7 +302,7 @@ func positioned(data []byte, off int64, err error) error {
 	}
 	line := 1 + bytes.Count(data[:off], []byte{'\n'})
 	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
-	return fmt.Errorf("%w at line %d, column %d: %w", ErrInvalid, line, col, err)
+	return fmt.Errorf("%w at line %d, column %d: %w", ErrMalformed, line, col, err)
 }
 
 // property types, in widening order

@@ -49,7 +49,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := geojson.Parse([]byte(tc.doc))
 			require.Error(t, err)
-			require.True(t, errors.Is(err, geojson.ErrInvalid), "%v", err)
+			require.True(t, errors.Is(err, geojson.ErrMalformed), "%v", err)
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}

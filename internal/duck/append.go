@@ -59,17 +59,17 @@ func (c *Conn) Append(query, alias string, recs []arrow.RecordBatch) error {
 			created = true
 			if st == mapping.StateError {
 				mapping.DestroyDataChunk(&chunk)
-				return &AppendError{Msg: mapping.AppenderError(app)}
+				return &AppendError{Msg: Message(mapping.AppenderError(app))}
 			}
 		}
 		st := mapping.AppendDataChunk(app, chunk)
 		mapping.DestroyDataChunk(&chunk)
 		if st == mapping.StateError {
-			return &AppendError{Msg: mapping.AppenderError(app)}
+			return &AppendError{Msg: Message(mapping.AppenderError(app))}
 		}
 	}
 	if mapping.AppenderFlush(app) == mapping.StateError {
-		return &AppendError{Msg: mapping.AppenderError(app)}
+		return &AppendError{Msg: Message(mapping.AppenderError(app))}
 	}
 	return nil
 }

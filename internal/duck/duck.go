@@ -22,7 +22,7 @@ var (
 	// ErrTimeout is returned when a statement ran past its deadline.
 	ErrTimeout = fault.New(fault.Timeout, "query timed out")
 	// ErrParams is wrapped when parameters do not match a statement.
-	ErrParams = fault.New(fault.Params, "parameters")
+	ErrParams = fault.New(fault.Params, "bad parameters")
 )
 
 // CtxErr is ErrTimeout or ErrCanceled, as ctx ended.
@@ -82,7 +82,7 @@ func (c *Conn) Exec(stmt string) error {
 	var res mapping.Result
 	defer mapping.DestroyResult(&res)
 	if mapping.Query(c.c, stmt, &res) == mapping.StateError {
-		return newError(mapping.ResultError(&res))
+		return newError(mapping.ResultError(&res), "")
 	}
 	return nil
 }
@@ -118,13 +118,13 @@ func (c *Conn) InterruptOnDone(ctx context.Context) (stop func()) {
 // Prepare prepares exactly one statement; input with more is refused before
 // anything runs (DuckDB would run all but the last while preparing).
 func (c *Conn) Prepare(text string) (*Stmt, error) {
-	s := &Stmt{c: c}
+	s := &Stmt{c: c, text: text}
 	var ext mapping.ExtractedStatements
 	n := mapping.ExtractStatements(c.c, text, &ext)
 	defer mapping.DestroyExtracted(&ext)
 	if n == 0 {
 		if msg := mapping.ExtractStatementsError(ext); msg != "" {
-			return nil, newError(msg)
+			return nil, newError(msg, text)
 		}
 		return nil, sql.ErrEmpty
 	}
@@ -132,7 +132,7 @@ func (c *Conn) Prepare(text string) (*Stmt, error) {
 		return nil, fmt.Errorf("%w: found %d statements", sql.ErrMultipleStatements, n)
 	}
 	if mapping.PrepareExtractedStatement(c.c, ext, 0, &s.s) == mapping.StateError {
-		err := newError(mapping.PrepareError(s.s))
+		err := newError(mapping.PrepareError(s.s), text)
 		mapping.DestroyPrepare(&s.s)
 		return nil, err
 	}
@@ -170,8 +170,9 @@ func (c *Conn) Query(ctx context.Context, query string) (*Reader, error) {
 
 // Stmt is a prepared statement.
 type Stmt struct {
-	c *Conn
-	s mapping.PreparedStatement
+	c    *Conn
+	s    mapping.PreparedStatement
+	text string // what was prepared: DuckDB's positions are in it
 }
 
 // Close destroys the statement.
@@ -262,7 +263,7 @@ func (s *Stmt) Exec(args []any) error {
 	var res mapping.Result
 	defer mapping.DestroyResult(&res)
 	if mapping.ExecutePrepared(s.s, &res) == mapping.StateError {
-		return newError(mapping.ResultError(&res))
+		return newError(mapping.ResultError(&res), s.text)
 	}
 	return nil
 }
@@ -319,7 +320,7 @@ func (s *Stmt) Bind(args []any) error {
 			return fmt.Errorf("%w: parameter %d has unsupported type %T", ErrParams, i+1, a)
 		}
 		if st == mapping.StateError {
-			return fmt.Errorf("%w: parameter %d (%v) does not fit: %s", ErrParams, i+1, a, mapping.PrepareError(stmt))
+			return fmt.Errorf("%w: parameter %d (%v) does not fit: %s", ErrParams, i+1, a, Message(mapping.PrepareError(stmt)))
 		}
 	}
 	return nil
@@ -332,7 +333,7 @@ func (s *Stmt) Start(ctx context.Context, progress func(percent float64)) (*Resu
 	var pending mapping.PendingResult
 	defer mapping.DestroyPending(&pending)
 	if mapping.PendingPreparedStreaming(s.s, &pending) == mapping.StateError {
-		return nil, newError(mapping.PendingError(pending))
+		return nil, newError(mapping.PendingError(pending), s.text)
 	}
 	last := time.Now()
 	for {
@@ -345,7 +346,7 @@ func (s *Stmt) Start(ctx context.Context, progress func(percent float64)) (*Resu
 			if ctx.Err() != nil {
 				return nil, CtxErr(ctx)
 			}
-			return nil, newError(mapping.PendingError(pending))
+			return nil, newError(mapping.PendingError(pending), s.text)
 		}
 		if st == mapping.PendingStateResultReady {
 			break
@@ -356,7 +357,7 @@ func (s *Stmt) Start(ctx context.Context, progress func(percent float64)) (*Resu
 	}
 	r := &Result{c: s.c}
 	if mapping.ExecutePending(pending, &r.res) == mapping.StateError {
-		err := newError(mapping.ResultError(&r.res))
+		err := newError(mapping.ResultError(&r.res), s.text)
 		mapping.DestroyResult(&r.res)
 		if ctx.Err() != nil {
 			err = CtxErr(ctx)
@@ -421,7 +422,7 @@ func (r *Result) Fetch(ctx context.Context) (arrow.RecordBatch, error) {
 			// message, which must not read as a complete result.
 			return nil, CtxErr(ctx)
 		case msg != "":
-			return nil, newError(msg)
+			return nil, newError(msg, "")
 		}
 		return nil, nil
 	}
@@ -462,13 +463,6 @@ func arrowSchema(opts mapping.ArrowOptions, types []mapping.LogicalType, names [
 	return schema, nil
 }
 
-func errorData(ed mapping.ErrorData) error {
-	defer mapping.DestroyErrorData(&ed)
-	if !mapping.ErrorDataHasError(ed) {
-		return nil
-	}
-	return newError(mapping.ErrorDataMessage(ed))
-}
 
 // Reader is a query of qry's own as an array.RecordReader (see Conn.Query).
 type Reader struct {

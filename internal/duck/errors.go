@@ -3,55 +3,137 @@
 package duck
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
+	mapping "github.com/duckdb/duckdb-go-bindings"
+
 	"github.com/qry-dev/qry/fault"
+	"github.com/qry-dev/qry/sql"
 )
 
-// newError turns a DuckDB error message into a *fault.Error with its Kind,
-// and the position DuckDB marks ("LINE n:" and a caret) as Line and Col.
-func newError(msg string) error {
-	k := fault.Internal
-	switch head, _, _ := strings.Cut(msg, ":"); head {
-	case "Parser Error", "Syntax Error":
-		k = fault.Syntax
-	case "Catalog Error":
-		k = fault.Catalog
-	case "Binder Error":
-		k = fault.Binder
-	case "IO Error", "HTTP Error":
-		k = fault.IO
-	case "Conversion Error", "Invalid Input Error", "Constraint Error", "Invalid Error",
-		"Not implemented Error", "Permission Error", "Out of Range Error", "Invalid Configuration Error":
-		k = fault.Invalid
-	case "Out of Memory Error":
-		k = fault.Resource
-	case "INTERRUPT Error":
+// DuckDB runs with errors_as_json (set at Open): every error reports its
+// exception type, message and position.
+
+// duckdbKinds maps DuckDB's exception types to kinds: the C API's error
+// type (for ErrorData) and the name errors_as_json reports (for every
+// other error). A type not listed is Internal.
+var duckdbKinds = []struct {
+	typ  mapping.ErrorType
+	name string
+	kind fault.Kind
+}{
+	{mapping.ErrorTypeParser, "Parser", fault.Syntax},
+	{mapping.ErrorTypeSyntax, "Syntax", fault.Syntax},
+	{mapping.ErrorTypeCatalog, "Catalog", fault.Catalog},
+	{mapping.ErrorTypeMissingExtension, "Missing Extension", fault.Catalog},
+	{mapping.ErrorTypeAutoload, "Extension Autoloading", fault.Catalog},
+	{mapping.ErrorTypeBinder, "Binder", fault.Binder},
+	{mapping.ErrorTypeMismatchType, "Mismatch Type", fault.Binder},
+	{mapping.ErrorTypeParameterNotResolved, "Parameter Not Resolved", fault.Params},
+	{mapping.ErrorTypeParameterNotAllowed, "Parameter Not Allowed", fault.Params},
+	{mapping.ErrorTypeErrorIO, "IO", fault.IO},
+	{mapping.ErrorTypeHTTP, "HTTP", fault.IO},
+	{mapping.ErrorTypeNetwork, "Network", fault.IO},
+	{mapping.ErrorTypeInvalid, "Invalid", fault.Invalid},
+	{mapping.ErrorTypeInvalidInput, "Invalid Input", fault.Invalid},
+	{mapping.ErrorTypeInvalidType, "Invalid type", fault.Invalid},
+	{mapping.ErrorTypeConversion, "Conversion", fault.Invalid},
+	{mapping.ErrorTypeOutOfRange, "Out of Range", fault.Invalid},
+	{mapping.ErrorTypeDecimal, "Decimal", fault.Invalid},
+	{mapping.ErrorTypeDivideByZero, "Divide by Zero", fault.Invalid},
+	{mapping.ErrorTypeObjectSize, "Object Size", fault.Invalid},
+	{mapping.ErrorTypeConstraint, "Constraint", fault.Invalid},
+	{mapping.ErrorTypeNotImplemented, "Not implemented", fault.Invalid},
+	{mapping.ErrorTypeSettings, "Settings", fault.Invalid},
+	{mapping.ErrorTypeInvalidConfiguration, "Invalid Configuration", fault.Invalid},
+	{mapping.ErrorTypeSequence, "Sequence", fault.Invalid},
+	{mapping.ErrorTypeDependency, "Dependency", fault.Invalid},
+	// Under the sandbox DuckDB refuses files outside the served ones: a
+	// refusal, as the gate's.
+	{mapping.ErrorTypePermission, "Permission", fault.Forbidden},
+	{mapping.ErrorTypeTransaction, "TransactionContext", fault.Conflict},
+	{mapping.ErrorTypeOutOfMemory, "Out of Memory", fault.Resource},
+	{mapping.ErrorTypeInterrupt, "INTERRUPT", fault.Canceled},
+}
+
+// duckdbReport is an error as DuckDB reports it with errors_as_json (set
+// at Open): the exception's type, its message, and the byte offset of the
+// culprit in the statement DuckDB ran.
+type duckdbReport struct {
+	Type     string `json:"exception_type"`
+	Message  string `json:"exception_message"`
+	Position string `json:"position"`
+}
+
+// newError turns DuckDB's report of an error into a *fault.Error. ran is
+// the statement DuckDB ran: its offset becomes Line and Col in ran (the
+// engine moves them to the caller's text); "" for statements of qry's own,
+// whose positions mean nothing to a user. An interrupt is ErrCanceled.
+func newError(msg, ran string) error { return duckdbError(msg, fault.Internal, ran) }
+
+// duckdbError reads msg as errors_as_json writes it. A message that is no
+// such report (an error DuckDB raised outside a statement, or one the
+// bindings made) keeps its text and gets the kind fallback.
+func duckdbError(msg string, fallback fault.Kind, ran string) error {
+	body := msg
+	if i := strings.Index(msg, ": {"); i >= 0 && !strings.HasPrefix(msg, "{") {
+		body = msg[i+2:] // the statement extractor puts DuckDB's class first
+	}
+	qe := &fault.Error{Kind: fallback, Msg: joinLines(msg)}
+	var rep duckdbReport
+	if err := json.Unmarshal([]byte(body), &rep); err == nil && rep.Type != "" {
+		qe.Kind, qe.Msg = kindOfName(rep.Type), joinLines(rep.Message)
+		if off, err := strconv.Atoi(rep.Position); err == nil && ran != "" {
+			qe.Line, qe.Col = sql.LineCol(ran, off)
+		}
+	}
+	if qe.Kind == fault.Canceled {
 		return ErrCanceled
 	}
-	qe := &fault.Error{Kind: k}
-	// DuckDB appends "LINE n: <text>" and a line with a caret under the
-	// error's position; turn them into Line and Col.
-	lines := strings.Split(strings.TrimSpace(msg), "\n")
-	var keep []string
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if rest, ok := strings.CutPrefix(l, "LINE "); ok {
-			num, _, ok := strings.Cut(rest, ":")
-			if n, err := strconv.Atoi(num); ok && err == nil && i+1 < len(lines) {
-				prefix := len("LINE ") + len(num) + 2
-				if caret := strings.Index(lines[i+1], "^"); caret >= prefix {
-					qe.Line, qe.Col = n, caret-prefix+1
-					i++
-					continue
-				}
-			}
-		}
-		if strings.TrimSpace(l) != "" {
-			keep = append(keep, strings.TrimSpace(l))
-		}
-	}
-	qe.Msg = strings.Join(keep, " ")
 	return qe
 }
+
+// Message is the message alone of DuckDB's report msg.
+func Message(msg string) string { return duckdbError(msg, fault.Internal, "").Error() }
+
+func kindOfName(name string) fault.Kind {
+	for _, d := range duckdbKinds {
+		if d.name == name {
+			return d.kind
+		}
+	}
+	return fault.Internal
+}
+
+func kindOfType(typ mapping.ErrorType) fault.Kind {
+	for _, d := range duckdbKinds {
+		if d.typ == typ {
+			return d.kind
+		}
+	}
+	return fault.Internal
+}
+
+// errorData is the error an ErrorData holds, or nil.
+func errorData(ed mapping.ErrorData) error {
+	defer mapping.DestroyErrorData(&ed)
+	if !mapping.ErrorDataHasError(ed) {
+		return nil
+	}
+	return duckdbError(mapping.ErrorDataMessage(ed), kindOfType(mapping.ErrorDataErrorType(ed)), "")
+}
+
+// joinLines puts DuckDB's message on one line: its lines trimmed, the
+// empty ones left out, joined by spaces.
+func joinLines(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, " ")
+}
+

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+
+	"github.com/qry-dev/qry/fault"
 )
 
 // Answer is what a front end answered to a case.
@@ -17,6 +19,8 @@ type Answer struct {
 	Forbidden bool
 	// Invalid: the front end's bad request (INVALID_ARGUMENT, 400).
 	Invalid bool
+	// Kind is the error's kind, as the front end reported it.
+	Kind fault.Kind
 	// Msg is the error message, if any.
 	Msg string
 }
@@ -29,7 +33,7 @@ func (c Case) Check(a Answer) error {
 	if fileRefused(a.Msg) {
 		return fmt.Errorf("the gate let a file access through (DuckDB refused it): %s", a.Msg)
 	}
-	syntax := a.Invalid && Syntax(a.Msg)
+	syntax := a.Invalid && Syntax(a.Kind)
 	switch c.Want {
 	case Refused:
 		if !a.Forbidden {
@@ -47,20 +51,14 @@ func (c Case) Check(a Answer) error {
 	return nil
 }
 
-// Syntax reports whether an error message is a refusal before anything
+// Syntax reports whether an error of kind k is a refusal before anything
 // ran: a syntax error, several statements, no statement.
-func Syntax(msg string) bool {
-	for _, s := range []string{"Parser Error", "one statement at a time", "no SQL statement"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
-}
+func Syntax(k fault.Kind) bool { return k == fault.Syntax || k == fault.Statement }
 
-// fileRefused reports whether DuckDB refused to open a file.
+// fileRefused reports whether DuckDB refused to open a file (DuckDB's
+// words for it, whatever the front end made of its class).
 func fileRefused(msg string) bool {
-	return strings.Contains(msg, "Permission Error") || strings.Contains(msg, "file system operations are disabled")
+	return strings.Contains(msg, "file system operations are disabled")
 }
 
 // Log collects log lines, to check that none shows the marker.

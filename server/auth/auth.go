@@ -5,11 +5,12 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/qry-dev/qry/fault"
 )
 
 // Tokens maps bearer tokens to their holders.
@@ -23,7 +24,7 @@ type Holder struct {
 }
 
 // ErrTokens is wrapped by errors reading tokens.
-var ErrTokens = errors.New("tokens")
+var ErrTokens = fault.New(fault.Invalid, "tokens")
 
 // ParseTokens reads "name:token" or "name:token:YYYY-MM-DD" (good until the
 // end of that day, UTC) entries separated by newlines or commas; blank lines

@@ -8,9 +8,6 @@ import (
 // ErrReadOnly is returned for statements that would write.
 var ErrReadOnly = engine.ErrReadOnly
 
-// ErrTooLarge is returned for a statement longer than the limit.
-var ErrTooLarge = fault.New(fault.TooLarge, "statement too large")
-
 // ErrUnknownHandle is returned for an expired or unknown statement handle.
 var ErrUnknownHandle = fault.New(fault.NotFound, "unknown or expired statement handle")
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/fixture"
 	"github.com/qry-dev/qry/internal/hostile"
 	"github.com/qry-dev/qry/server/flightsql"
@@ -97,7 +98,8 @@ func answer(p *hostile.Plant, err error) (hostile.Answer, string) {
 		return hostile.Answer{OK: true}, ""
 	}
 	st, _ := status.FromError(err)
-	a := hostile.Answer{Forbidden: st.Code() == codes.PermissionDenied, Invalid: st.Code() == codes.InvalidArgument, Msg: st.Message()}
+	a := hostile.Answer{Forbidden: st.Code() == codes.PermissionDenied, Invalid: st.Code() == codes.InvalidArgument,
+		Kind: fault.KindOf(fault.FromStatus(err)), Msg: st.Message()}
 	if p.Leak(err.Error()) {
 		return a, "in an error: " + err.Error()
 	}

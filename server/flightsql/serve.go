@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/qry-dev/qry/server/limit"
 )
 
 // DefaultAddr is where qry serve listens unless told otherwise.
@@ -20,7 +22,7 @@ type ServeOptions struct {
 	// Addr is host:port to listen on; empty means DefaultAddr.
 	Addr string
 	// Grace is how long in-flight streams may run on after ctx ends before
-	// they are cancelled; 0 means 10 s.
+	// they are cancelled; 0 means limit.DefaultGrace.
 	Grace time.Duration
 	// Ready, if set, is called with the listening address once the server
 	// accepts connections.
@@ -41,7 +43,7 @@ func Serve(ctx context.Context, srv *Server, opts ServeOptions) error {
 		opts.Addr = DefaultAddr
 	}
 	if opts.Grace <= 0 {
-		opts.Grace = 10 * time.Second
+		opts.Grace = limit.DefaultGrace
 	}
 	if opts.MaxMessage <= 0 {
 		opts.MaxMessage = 16 << 20

@@ -23,6 +23,7 @@ import (
 
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/fault"
+	"github.com/qry-dev/qry/server/limit"
 )
 
 // Options configure a Server. The zero value of each field is usable.
@@ -30,19 +31,24 @@ type Options struct {
 	// Version is reported in SqlInfo; empty means "dev".
 	Version string
 	// TicketTTL is how long an unredeemed ticket or an idle prepared
-	// statement lives; 0 means 10 minutes.
+	// statement lives; 0 means DefaultTicketTTL.
 	TicketTTL time.Duration
 	// Alloc allocates metadata batches; nil means memory.DefaultAllocator.
 	// Query results are allocated by DuckDB.
 	Alloc memory.Allocator
 	// QueryTimeout bounds a statement's run, from DoGet to its last batch;
-	// 0 means 10 minutes, -1 none.
+	// 0 means limit.DefaultQueryTimeout, -1 none.
 	QueryTimeout time.Duration
-	// MaxSQLBytes bounds a statement's text; 0 means 1 MiB.
+	// MaxSQLBytes bounds a statement's text; 0 means
+	// limit.DefaultSQLBytes.
 	MaxSQLBytes int
 	// Logger receives one line per failed call; nil discards.
 	Logger *slog.Logger
 }
+
+// DefaultTicketTTL is how long an unredeemed ticket or an idle prepared
+// statement lives unless Options say otherwise.
+const DefaultTicketTTL = 10 * time.Minute
 
 // Server is a Flight SQL service over an engine.
 type Server struct {
@@ -82,16 +88,16 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 		opts.Version = "dev"
 	}
 	if opts.TicketTTL <= 0 {
-		opts.TicketTTL = 10 * time.Minute
+		opts.TicketTTL = DefaultTicketTTL
 	}
 	if opts.Alloc == nil {
 		opts.Alloc = memory.DefaultAllocator
 	}
 	if opts.QueryTimeout == 0 {
-		opts.QueryTimeout = 10 * time.Minute
+		opts.QueryTimeout = limit.DefaultQueryTimeout
 	}
 	if opts.MaxSQLBytes <= 0 {
-		opts.MaxSQLBytes = 1 << 20
+		opts.MaxSQLBytes = limit.DefaultSQLBytes
 	}
 	log := opts.Logger
 	if log == nil {
@@ -174,8 +180,8 @@ func (s *Server) register(sql string, args []any) ([]byte, error) {
 }
 
 func (s *Server) describe(ctx context.Context, sql string) (*engine.Statement, error) {
-	if len(sql) > s.opts.MaxSQLBytes {
-		return nil, fmt.Errorf("%w: the statement has %d bytes, the limit is %d", ErrTooLarge, len(sql), s.opts.MaxSQLBytes)
+	if err := limit.SQL(sql, s.opts.MaxSQLBytes); err != nil {
+		return nil, err
 	}
 	if s.opts.QueryTimeout > 0 {
 		var cancel context.CancelFunc
@@ -474,8 +480,8 @@ func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd flightsql.Prepa
 
 // DoPutCommandStatementUpdate runs an INSERT into a writable table.
 func (s *Server) DoPutCommandStatementUpdate(ctx context.Context, cmd flightsql.StatementUpdate) (int64, error) {
-	if len(cmd.GetQuery()) > s.opts.MaxSQLBytes {
-		return 0, s.fail("DoPut", fmt.Errorf("%w: the limit is %d bytes", ErrTooLarge, s.opts.MaxSQLBytes))
+	if err := limit.SQL(cmd.GetQuery(), s.opts.MaxSQLBytes); err != nil {
+		return 0, s.fail("DoPut", err)
 	}
 	n, err := s.eng.Exec(s.origin(ctx), cmd.GetQuery())
 	if err != nil {
@@ -578,7 +584,7 @@ func readWrite(rdr flight.MessageReader) ([]arrow.RecordBatch, error) {
 			}
 		}
 		if size > maxIngest {
-			return batches, fmt.Errorf("%w: one write may hold up to %d MiB: send several", ErrTooLarge, maxIngest>>20)
+			return batches, fmt.Errorf("%w: one write may hold up to %d MiB: send several", limit.ErrTooLarge, maxIngest>>20)
 		}
 	}
 	return batches, rdr.Err()

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/fixture"
 	"github.com/qry-dev/qry/server/flightsql"
 )
@@ -204,12 +206,46 @@ func TestMetadata(t *testing.T) {
 // are in the query suite, testdata/queries.)
 func TestErrorsAreStatuses(t *testing.T) {
 	e := start(t, engine.Options{})
-	_, err := e.client.Execute(context.Background(), "CREATE TABLE x AS SELECT 1")
-	st, ok := status.FromError(err)
-	require.True(t, ok, "%v", err)
-	require.Equal(t, codes.PermissionDenied, st.Code(), st.Message())
-	require.Contains(t, st.Message(), "read-only")
-	_, err = e.client.ExecuteUpdate(context.Background(), "DELETE FROM trips")
+	for _, tc := range []struct {
+		sql       string
+		code      codes.Code
+		msg       string
+		kind      fault.Kind
+		line, col int
+	}{
+		{"SELECT * FORM trips", codes.InvalidArgument, "syntax error", fault.Syntax, 1, 15},
+		{"SELECT fare,\n  nope FROM trips", codes.InvalidArgument, `"nope"`, fault.Binder, 2, 3},
+		{"SELECT 1; SELECT 2", codes.InvalidArgument, "one statement", fault.Statement, 0, 0},
+		{"CREATE TABLE x AS SELECT 1", codes.PermissionDenied, "read-only", fault.ReadOnly, 0, 0},
+	} {
+		t.Run(tc.sql, func(t *testing.T) {
+			_, err := e.client.Execute(context.Background(), tc.sql)
+			st, ok := status.FromError(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, tc.code, st.Code(), st.Message())
+			require.Contains(t, st.Message(), tc.msg)
+			// The details carry the kind and the position.
+			var info *errdetails.ErrorInfo
+			for _, d := range st.Details() {
+				if i, ok := d.(*errdetails.ErrorInfo); ok {
+					info = i
+				}
+			}
+			require.NotNil(t, info, "an ErrorInfo detail")
+			require.Equal(t, fault.Domain, info.GetDomain())
+			require.Equal(t, tc.kind.String(), info.GetReason())
+			if tc.line > 0 {
+				require.Equal(t, map[string]string{"line": strconv.Itoa(tc.line), "column": strconv.Itoa(tc.col)}, info.GetMetadata())
+			} else {
+				require.Empty(t, info.GetMetadata())
+			}
+			back := fault.FromStatus(err)
+			require.Equal(t, tc.kind, fault.KindOf(back))
+			line, col := fault.Position(back)
+			require.Equal(t, []int{tc.line, tc.col}, []int{line, col})
+		})
+	}
+	_, err := e.client.ExecuteUpdate(context.Background(), "DELETE FROM trips")
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
 	require.Contains(t, err.Error(), "only INSERT INTO a writable table")
 	_, err = e.client.ExecuteUpdate(context.Background(), "INSERT INTO trips SELECT * FROM trips")

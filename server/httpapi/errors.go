@@ -5,14 +5,12 @@ import "github.com/qry-dev/qry/fault"
 // ErrNotReady is returned while the catalog is loading.
 var ErrNotReady = fault.New(fault.Unavailable, "not ready: the catalog is loading")
 
-// ErrTooLarge is returned for a statement longer than the limit.
-var ErrTooLarge = fault.New(fault.TooLarge, "statement too large")
-
 // ErrUnauthorized is returned without a valid token.
 var ErrUnauthorized = fault.New(fault.Unauthenticated, "a valid bearer token is required")
 
-// ErrFormat is returned when no accepted media type can be produced.
-var ErrFormat = fault.New(fault.NotAcceptable, "cannot produce any accepted media type")
+// ErrNotAcceptable is returned when no accepted media type (or ?format=)
+// can be produced.
+var ErrNotAcceptable = fault.New(fault.NotAcceptable, "cannot produce any accepted media type")
 
 // ErrRequest is wrapped by malformed requests.
 var ErrRequest = fault.New(fault.BadRequest, "bad request")

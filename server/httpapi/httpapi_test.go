@@ -24,6 +24,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/fixture"
 	"github.com/qry-dev/qry/server/auth"
 	"github.com/qry-dev/qry/server/httpapi"
@@ -198,6 +199,23 @@ func TestQueryErrors(t *testing.T) {
 			require.Contains(t, body.Error, c.contains)
 		})
 	}
+	t.Run("syntax error position", func(t *testing.T) {
+		resp := e.post(t, "/v1/query", "", "", "SELECT 1,\n  2 FROM FROM", bearer...)
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		var body fault.Body
+		require.NoError(t, json.Unmarshal(readAll(t, resp), &body))
+		require.Equal(t, "syntax", body.Kind)
+		require.Equal(t, []int{2, 10}, []int{body.Line, body.Column}, body.Error)
+		require.Contains(t, body.Error, `syntax error at or near "FROM"`)
+	})
+	t.Run("binder error position", func(t *testing.T) {
+		resp := e.post(t, "/v1/query", "", "", "SELECT fare, nope FROM trips", bearer...)
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		var body fault.Body
+		require.NoError(t, json.Unmarshal(readAll(t, resp), &body))
+		require.Equal(t, fault.Body{Error: body.Error, Kind: "binder", Line: 1, Column: 14}, body)
+		require.Contains(t, body.Error, `"nope"`)
+	})
 	t.Run("basic auth", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, e.url+"/v1/query", strings.NewReader("SELECT 41 + 1 AS x"))
 		req.SetBasicAuth("alice", strings.Repeat("a", 20))

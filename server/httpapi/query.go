@@ -17,6 +17,7 @@ import (
 
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/render"
+	"github.com/qry-dev/qry/server/limit"
 )
 
 // Media types of results, by render format.
@@ -46,7 +47,7 @@ func format(r *http.Request) (string, error) {
 		if _, ok := mediaTypes[f]; ok {
 			return f, nil
 		}
-		return "", fmt.Errorf("%w: format %q is not json, ndjson, csv or arrow", ErrFormat, f)
+		return "", fmt.Errorf("%w: format %q is not json, ndjson, csv or arrow", ErrNotAcceptable, f)
 	}
 	header := r.Header.Get("Accept")
 	if strings.TrimSpace(header) == "" {
@@ -69,7 +70,7 @@ func format(r *http.Request) (string, error) {
 		}
 	}
 	if best == "" {
-		return "", fmt.Errorf("%w (%s): ask for application/json, application/x-ndjson, text/csv or application/vnd.apache.arrow.stream", ErrFormat, header)
+		return "", fmt.Errorf("%w (%s): ask for application/json, application/x-ndjson, text/csv or application/vnd.apache.arrow.stream", ErrNotAcceptable, header)
 	}
 	return best, nil
 }
@@ -87,7 +88,7 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (string, []
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return "", nil, fmt.Errorf("%w: the limit is %d bytes", ErrTooLarge, s.opts.MaxSQLBytes)
+			return "", nil, fmt.Errorf("%w: the limit is %d bytes", limit.ErrTooLarge, s.opts.MaxSQLBytes)
 		}
 		return "", nil, fmt.Errorf("%w: %w", ErrRequest, err)
 	}

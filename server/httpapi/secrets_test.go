@@ -16,6 +16,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/fixture"
 	"github.com/qry-dev/qry/internal/hostile"
 	"github.com/qry-dev/qry/server/httpapi"
@@ -88,11 +89,10 @@ func postCase(t *testing.T, p *hostile.Plant, url, format, sql string, params []
 	a := hostile.Answer{OK: resp.StatusCode == http.StatusOK && err == nil,
 		Forbidden: resp.StatusCode == http.StatusForbidden, Invalid: resp.StatusCode == http.StatusBadRequest}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e fault.Body
 		if json.Unmarshal(data, &e) == nil {
 			a.Msg = e.Error
+			a.Kind, _ = fault.Parse(e.Kind)
 		} else {
 			a.Msg = string(data)
 		}

@@ -13,18 +13,19 @@ import (
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/server/auth"
+	"github.com/qry-dev/qry/server/limit"
 )
 
 // Options configure a Server. The zero value serves without authentication,
-// with a 10-minute timeout and a 1 MiB statement limit, and no /metrics.
+// with package limit's timeout and statement limit, and no /metrics.
 type Options struct {
 	// Tokens, when set, are required on /v1/ (bearer, or basic auth with
 	// the holder's name and token). Probes and metrics stay open.
 	Tokens auth.Tokens
 	// QueryTimeout bounds a query from its start to its last byte; 0 means
-	// 10 minutes, negative means none.
+	// limit.DefaultQueryTimeout, negative means none.
 	QueryTimeout time.Duration
-	// MaxSQLBytes caps a request body; 0 means 1 MiB.
+	// MaxSQLBytes caps a request body; 0 means limit.DefaultSQLBytes.
 	MaxSQLBytes int
 	// Metrics, when set, is served on /metrics.
 	Metrics *Metrics
@@ -47,10 +48,10 @@ var _ http.Handler = (*Server)(nil)
 // New returns a Server; it is not ready until SetEngine.
 func New(opts Options) *Server {
 	if opts.QueryTimeout == 0 {
-		opts.QueryTimeout = 10 * time.Minute
+		opts.QueryTimeout = limit.DefaultQueryTimeout
 	}
 	if opts.MaxSQLBytes <= 0 {
-		opts.MaxSQLBytes = 1 << 20
+		opts.MaxSQLBytes = limit.DefaultSQLBytes
 	}
 	log := opts.Logger
 	if log == nil {

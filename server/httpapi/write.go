@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/server/limit"
 )
 
 // maxWrite bounds one write's body: a write is held whole, so that it is
@@ -61,7 +62,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, eng *engine.Engin
 	if err := rr.Err(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			err = fmt.Errorf("%w: one write may hold up to %d MiB", ErrTooLarge, maxWrite>>20)
+			err = fmt.Errorf("%w: one write may hold up to %d MiB", limit.ErrTooLarge, maxWrite>>20)
 		} else {
 			err = fmt.Errorf("%w: %s body, row %d or after: %w", engine.ErrWrite, mt, rowsIn(batches)+1, err)
 		}
