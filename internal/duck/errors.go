@@ -136,4 +136,3 @@ func joinLines(s string) string {
 	}
 	return strings.Join(keep, " ")
 }
-
