@@ -463,7 +463,6 @@ func arrowSchema(opts mapping.ArrowOptions, types []mapping.LogicalType, names [
 	return schema, nil
 }
 
-
 // Reader is a query of qry's own as an array.RecordReader (see Conn.Query).
 type Reader struct {
 	ctx  context.Context
