@@ -24,6 +24,7 @@ import (
 	"github.com/qry-dev/qry/connectors/geojson"
 	"github.com/qry-dev/qry/connectors/json"
 	"github.com/qry-dev/qry/connectors/parquet"
+	"github.com/qry-dev/qry/storage"
 )
 
 // Options configure a catalog. The zero value of each field is usable.
@@ -37,6 +38,12 @@ type Options struct {
 	CacheDir string
 	// Threads bounds parallel file inspection; 0 means GOMAXPROCS.
 	Threads int
+	// S3 overrides the AWS conventions for data roots on object storage
+	// (s3://bucket/prefix/); see storage.Config.
+	S3 storage.Config
+	// ExtensionDir is where DuckDB's httpfs extension is found when a root
+	// is on object storage (see connectors.FindExtension).
+	ExtensionDir string
 	// Logger receives indexing diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -54,6 +61,9 @@ type File struct {
 	Path    string
 	Size    int64
 	ModTime time.Time
+	// ETag is an object's version tag on object storage ("" for local
+	// files): statistics are reused while it stays the same.
+	ETag string
 	// Partition holds the file's hive partition values by key ("" for
 	// __HIVE_DEFAULT_PARTITION__, which reads as NULL).
 	Partition map[string]string
@@ -292,8 +302,12 @@ type Catalog struct {
 	db    *sql.DB
 	conns map[string]connectors.Connector
 	exts  map[string]string // extension -> format
-	mu    sync.Mutex        // serializes refreshes
-	snap  atomic.Pointer[Snapshot]
+	// s3 reads the roots on object storage, through the httpfs extension
+	// at httpfs; nil when every root is local.
+	s3     *storage.S3
+	httpfs string
+	mu     sync.Mutex // serializes refreshes
+	snap   atomic.Pointer[Snapshot]
 	// retired are files still on disk that no table lists any more
 	// (compaction replaced them; they go once no query reads them).
 	retiredMu sync.Mutex
@@ -346,6 +360,10 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 		}
 	}
 	c.snap.Store(&Snapshot{byName: map[string]*Table{}})
+	if err := c.openStorage(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if opts.Config != nil {
 		for _, t := range opts.Config.Tables {
 			if t.Writable != nil {
@@ -458,10 +476,18 @@ func hidden(name string) bool {
 }
 
 // discoverDefs turns data directories into table definitions.
-func (c *Catalog) discoverDefs() ([]tableDef, []Problem, error) {
+func (c *Catalog) discoverDefs(ctx context.Context) ([]tableDef, []Problem, error) {
 	defs := c.defs()
 	var problems []Problem
 	for _, dir := range c.dataDirs() {
+		if storage.IsRemote(dir) {
+			found, err := c.remoteEntries(ctx, dir)
+			if err != nil {
+				return nil, nil, err
+			}
+			defs = append(defs, found...)
+			continue
+		}
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -516,7 +542,7 @@ func (c *Catalog) Refresh(ctx context.Context) (err error) {
 		c.last.Store(&RefreshStats{At: time.Now(), Took: time.Since(start), Err: err})
 	}()
 	old := c.snap.Load()
-	defs, problems, err := c.discoverDefs()
+	defs, problems, err := c.discoverDefs(ctx)
 	if err != nil {
 		return err
 	}
@@ -637,13 +663,17 @@ type found struct {
 	path      string
 	size      int64
 	mtime     time.Time
+	etag      string
 	partKeys  []string
 	partVals  []string
 	partError error
 }
 
 // list walks a table root and returns its data files, sorted by path.
-func (c *Catalog) list(d tableDef) (files []found, format string, problems []Problem, err error) {
+func (c *Catalog) list(ctx context.Context, d tableDef) (files []found, format string, problems []Problem, err error) {
+	if storage.IsRemote(d.root) {
+		return c.listRemote(ctx, d)
+	}
 	st, err := os.Stat(d.root)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -704,20 +734,8 @@ func (c *Catalog) list(d tableDef) (files []found, format string, problems []Pro
 		counts[f]++
 		fd := found{path: path, size: info.Size(), mtime: info.ModTime()}
 		rel, _ := filepath.Rel(d.root, filepath.Dir(path))
-		if rel != "." && d.partitioning != "none" {
-			for _, seg := range strings.Split(rel, string(filepath.Separator)) {
-				k, v, ok := strings.Cut(seg, "=")
-				if !ok || k == "" {
-					fd.partError = fmt.Errorf("%s: directory %q is not key=value", path, seg)
-					break
-				}
-				fd.partKeys = append(fd.partKeys, k)
-				fd.partVals = append(fd.partVals, v)
-			}
-			if d.partitioning == "" && fd.partError != nil {
-				// Not hive-partitioned: plain subdirectories.
-				fd.partError, fd.partKeys, fd.partVals = nil, nil, nil
-			}
+		if rel != "." {
+			d.partition(&fd, strings.Split(rel, string(filepath.Separator)))
 		}
 		all = append(all, fd)
 		formats = append(formats, f)
@@ -726,6 +744,34 @@ func (c *Catalog) list(d tableDef) (files []found, format string, problems []Pro
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("table %s: %w", d.name, err)
 	}
+	files, format, err = d.pick(format, all, formats, counts)
+	return files, format, problems, err
+}
+
+// partition reads a file's hive partition values from the directories
+// between the table's root and the file.
+func (d tableDef) partition(fd *found, dirs []string) {
+	if d.partitioning == "none" {
+		return
+	}
+	for _, seg := range dirs {
+		k, v, ok := strings.Cut(seg, "=")
+		if !ok || k == "" {
+			fd.partError = fmt.Errorf("%s: directory %q is not key=value", fd.path, seg)
+			break
+		}
+		fd.partKeys = append(fd.partKeys, k)
+		fd.partVals = append(fd.partVals, v)
+	}
+	if d.partitioning == "" && fd.partError != nil {
+		// Not hive-partitioned: plain subdirectories.
+		fd.partError, fd.partKeys, fd.partVals = nil, nil, nil
+	}
+}
+
+// pick keeps the files of the table's format (the most common one when
+// the table does not say), sorted by path.
+func (d tableDef) pick(format string, all []found, formats []string, counts map[string]int) ([]found, string, error) {
 	if format == "" {
 		best := 0
 		for f, n := range counts {
@@ -735,15 +781,16 @@ func (c *Catalog) list(d tableDef) (files []found, format string, problems []Pro
 		}
 	}
 	if format == "" {
-		return nil, "", problems, fmt.Errorf("table %s: %s: no parquet, csv, json or geojson files", d.name, d.root)
+		return nil, "", fmt.Errorf("table %s: %s: no parquet, csv, json or geojson files", d.name, d.root)
 	}
+	var files []found
 	for i, fd := range all {
 		if formats[i] == format {
 			files = append(files, fd)
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
-	return files, format, problems, nil
+	return files, format, nil
 }
 
 func within(root, path string) bool {
@@ -754,7 +801,7 @@ func within(root, path string) bool {
 // buildTable lists a table's files, inspects those it does not know yet, and
 // unifies their schemas.
 func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Table, error) {
-	files, format, problems, err := c.list(d)
+	files, format, problems, err := c.list(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -801,7 +848,7 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 		case !slices.Equal(fd.partKeys, keys):
 			errs[i] = fmt.Errorf("%s: partition keys %s differ from the table's %s", fd.path, keyList(fd.partKeys), keyList(keys))
 		default:
-			if f, ok := known[fd.path]; ok && f.Size == fd.size && f.ModTime.Equal(fd.mtime) {
+			if f, ok := known[fd.path]; ok && f.Size == fd.size && f.ModTime.Equal(fd.mtime) && f.ETag == fd.etag {
 				infos[i] = f
 				reused++
 			} else {
@@ -866,7 +913,7 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 func (c *Catalog) inspect(ctx context.Context, conn connectors.Connector, files []found, opts map[string]string, todo []int, infos []*File, errs []error, keys []string) {
 	newFile := func(i int, info connectors.FileInfo) *File {
 		fd := files[i]
-		f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, Rows: info.Rows,
+		f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, ETag: fd.etag, Rows: info.Rows,
 			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox, Inexact: info.Inexact, Read: info.Read, Rejects: info.Rejects}
 		if len(keys) > 0 {
 			f.Partition = map[string]string{}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qry-dev/qry/storage"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -208,12 +209,12 @@ func ParseSize(s string) (int64, error) {
 // directory of the file that declared them).
 func (c *Config) Resolve(dir string) {
 	for i := range c.Tables {
-		if !filepath.IsAbs(c.Tables[i].Path) {
+		if !filepath.IsAbs(c.Tables[i].Path) && !storage.IsRemote(c.Tables[i].Path) {
 			c.Tables[i].Path = filepath.Join(dir, c.Tables[i].Path)
 		}
 	}
 	for i := range c.Data {
-		if !filepath.IsAbs(c.Data[i]) {
+		if !filepath.IsAbs(c.Data[i]) && !storage.IsRemote(c.Data[i]) {
 			c.Data[i] = filepath.Join(dir, c.Data[i])
 		}
 	}

@@ -87,7 +87,14 @@ type doc struct {
 	Data     []string              `yaml:"data"`
 	CacheDir scalar                `yaml:"cache_dir" flag:"cache-dir" path:"1"`
 	ExtDir   scalar                `yaml:"extension_dir" flag:"extension-dir" path:"1"`
-	Server   struct {
+	// Storage says where s3:// roots are; credentials come from the AWS
+	// conventions (environment, shared files, profile), never from here.
+	Storage struct {
+		Endpoint scalar `yaml:"endpoint" flag:"s3-endpoint"`
+		Region   scalar `yaml:"region" flag:"s3-region"`
+		Profile  scalar `yaml:"profile" flag:"s3-profile"`
+	} `yaml:"storage"`
+	Server struct {
 		Listen    scalar `yaml:"listen" flag:"listen"`
 		HTTP      scalar `yaml:"http" flag:"http"`
 		Refresh   scalar `yaml:"refresh" flag:"refresh"`

@@ -214,6 +214,10 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		e.Close()
 		return nil, err
 	}
+	if err := e.openStorage(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
 	e.live, err = live.Open(ctx, live.Options{DB: db, Catalog: cat, Schema: CatalogName, Logger: log,
 		Scan:      func(t *catalog.Table, files []*catalog.File) (string, error) { return t.Scan(files, e.via()) },
 		SyncViews: func(c *duck.Conn) error { return e.syncViewsOn(c) }})

@@ -42,3 +42,25 @@ func InstallExtension(ctx context.Context, dir, name string) (string, error) {
 	}
 	return path, nil
 }
+
+// openStorage gives DuckDB what the catalog reads object storage with: the
+// httpfs extension and the credentials, as a temporary secret that SQL
+// cannot read (the gate refuses duckdb_secrets() and which_secret, and
+// configuration is locked in a sandbox).
+func (e *Engine) openStorage(ctx context.Context) error {
+	s3, httpfs := e.cat.Storage()
+	if s3 == nil {
+		return nil
+	}
+	if err := e.all[0].Load(httpfs); err != nil {
+		return err
+	}
+	secret, err := s3.DuckDBSecret(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.all[0].Exec(secret); err != nil {
+		return fault.Errorf(fault.IO, "object storage: DuckDB refused the credentials' settings") // never the statement: it holds the secret
+	}
+	return nil
+}

@@ -27,6 +27,10 @@ bash scripts/venv.sh
 # must find them here.
 export QRY_REQUIRE_EXTENSIONS=1
 
+step "SeaweedFS (the object-storage tests' real S3 server)"
+bash scripts/seaweedfs.sh
+export QRY_REQUIRE_S3=1
+
 step "go test"
 go test -count=1 -timeout 15m ./...
 

@@ -18,6 +18,7 @@ import (
 	"github.com/qry-dev/qry/config"
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/render"
+	"github.com/qry-dev/qry/storage"
 )
 
 // globals are the flags every command shares.
@@ -28,6 +29,7 @@ type globals struct {
 	verbose   bool
 	batchRows int
 	engine    engine.Options
+	s3        storage.Config
 	remote    client.Options
 	file      *config.File // the --config file, once read
 	log       logging
@@ -89,6 +91,9 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 	pf.StringArrayVarP(&g.data, "data", "d", nil, "directory whose entries become tables (repeatable)")
 	pf.StringVarP(&g.config, "config", "c", "", "qry.yaml declaring tables")
 	pf.StringVar(&g.cacheDir, "cache-dir", "", "directory for derived files (default: the user cache dir)")
+	pf.StringVar(&g.s3.Endpoint, "s3-endpoint", "", "S3-compatible server for s3:// roots, e.g. http://localhost:8333 (http: no TLS; path-style addressing) (default $AWS_ENDPOINT_URL)")
+	pf.StringVar(&g.s3.Region, "s3-region", "", "region of s3:// roots (default $AWS_REGION, the profile's, or us-east-1)")
+	pf.StringVar(&g.s3.Profile, "s3-profile", "", "AWS profile for s3:// roots' credentials (default $AWS_PROFILE)")
 	pf.StringVar(&g.engine.ExtensionDir, "extension-dir", "", "where DuckDB extensions are loaded from: DuckDB's layout or a site-packages with the duckdb-extension-* wheels (default: ~/.duckdb/extensions)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics (files left out, ...) to stderr")
 	g.log.flags(pf)
@@ -130,7 +135,7 @@ func (g *globals) logger() *slog.Logger {
 
 // open builds the catalog and engine from the flags.
 func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
-	opts := catalog.Options{Data: g.data, CacheDir: g.cacheDir, Logger: g.logger()}
+	opts := catalog.Options{Data: g.data, CacheDir: g.cacheDir, Logger: g.logger(), S3: g.s3, ExtensionDir: g.engine.ExtensionDir}
 	if g.file != nil {
 		opts.Config = g.file.Catalog
 	}

@@ -77,6 +77,9 @@ func (c *Connector) Sidecar(path string, size, mtime int64) string {
 // Inspect parses the file, writes its sidecar if missing, and returns its
 // schema and statistics.
 func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[string]string) (connectors.FileInfo, error) {
+	if strings.HasPrefix(path, "s3://") {
+		return connectors.FileInfo{}, fmt.Errorf("%s: GeoJSON on object storage is not read yet: copy it to a local directory", path)
+	}
 	if c.CacheDir == "" {
 		return connectors.FileInfo{}, errors.New("geojson: no cache directory")
 	}

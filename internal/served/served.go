@@ -32,6 +32,9 @@ import (
 type Files struct {
 	Dir    string
 	Coarse []string // roots allowed whole, with a trailing slash
+	// Remote are the roots on object storage (s3:// prefixes, or one
+	// object's URL): DuckDB reads them by URL, within these prefixes only.
+	Remote []string
 
 	mu    sync.Mutex
 	links map[string]os.FileInfo // real path -> the file linked
@@ -61,6 +64,10 @@ func Open(parent string, roots []string) (*Files, error) {
 	}
 	s := &Files{Dir: dir, links: map[string]os.FileInfo{}, used: map[string]bool{}}
 	for _, r := range roots {
+		if strings.HasPrefix(r, "s3://") {
+			s.Remote = append(s.Remote, r)
+			continue
+		}
 		abs, err := filepath.Abs(r)
 		if err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)
@@ -125,13 +132,21 @@ func removeStale(parent string) {
 
 // Allowed is what DuckDB's allowed_directories must hold.
 func (s *Files) Allowed() []string {
-	return append([]string{s.Dir + "/"}, s.Coarse...)
+	return append(append([]string{s.Dir + "/"}, s.Coarse...), s.Remote...)
 }
 
 // Path is the path DuckDB reads real through. The link is made if it is
 // missing, and made again if real is another file than the one linked
 // (replaced by a rename).
 func (s *Files) Path(real string) (string, error) {
+	if strings.HasPrefix(real, "s3://") {
+		for _, r := range s.Remote {
+			if real == r || strings.HasSuffix(r, "/") && strings.HasPrefix(real, r) {
+				return real, nil
+			}
+		}
+		return "", fmt.Errorf("sandbox: %s is not under a data root", real)
+	}
 	abs, err := filepath.Abs(real)
 	if err != nil {
 		return "", fmt.Errorf("sandbox: %w", err)

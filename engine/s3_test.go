@@ -1,0 +1,94 @@
+package engine_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
+	"github.com/qry-dev/qry/internal/fixture"
+)
+
+func openOn(t *testing.T, data string, cache string, opts engine.Options) *engine.Engine {
+	t.Helper()
+	cat, err := catalog.Open(context.Background(), catalog.Options{Data: []string{data}, CacheDir: cache, ExtensionDir: opts.ExtensionDir})
+	require.NoError(t, err)
+	t.Cleanup(func() { cat.Close() })
+	e, err := engine.Open(context.Background(), cat, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func answer(t *testing.T, e *engine.Engine, q string) ([][]string, string) {
+	t.Helper()
+	rows, err := e.Query(context.Background(), q)
+	require.NoError(t, err, q)
+	defer rows.Release()
+	got := fixture.ArrowRows(t, rows)
+	return got, rows.Plan().String()
+}
+
+// A data root on object storage answers every query as a local copy of the
+// same files does: same rows, same pruning, same statistics answers.
+func TestObjectStorageAnswersAsLocal(t *testing.T) {
+	srv := fixture.S3(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	sample := fixture.Sample()
+	srv.Upload(t, "lake", "sample/", sample)
+	ext := fixture.ExtensionDir(t)
+
+	queries := []string{
+		"SELECT count(*), round(sum(fare), 6), min(pickup_at), max(pickup_at) FROM trips",
+		"SELECT year, month, count(*) AS n, round(avg(fare), 6) AS f FROM trips GROUP BY ALL ORDER BY ALL",
+		"SELECT count(*), max(fare) FROM trips WHERE year = 2024 AND month IN (1, 2)",
+		"SELECT payment, count(*) FROM trips WHERE fare > 40 GROUP BY 1 ORDER BY 1",
+		"SELECT * FROM weather ORDER BY ALL LIMIT 20",
+		"SELECT count(*) FROM trips t JOIN weather w ON t.pickup_at::DATE = w.day",
+	}
+	for _, sandbox := range []bool{true, false} {
+		opts := engine.Options{Sandbox: sandbox, ExtensionDir: ext}
+		local := openOn(t, sample, t.TempDir(), opts)
+		remote := openOn(t, "s3://lake/sample/", t.TempDir(), opts)
+		var names []string
+		for _, tb := range remote.Catalog().Snapshot().Tables {
+			names = append(names, tb.Name)
+			for _, f := range tb.Files {
+				require.True(t, strings.HasPrefix(f.Path, "s3://lake/sample/"), f.Path)
+				require.NotEmpty(t, f.ETag, f.Path)
+			}
+		}
+		require.Equal(t, []string{"trips", "weather"}, names, "GeoJSON on object storage is left out, named")
+		for _, q := range queries {
+			want, wantPlan := answer(t, local, q)
+			got, gotPlan := answer(t, remote, q)
+			require.Equal(t, want, got, q)
+			require.Equal(t, wantPlan, gotPlan, q)
+		}
+		if sandbox {
+			// The sandbox lets DuckDB read the data root's objects only,
+			// and SQL never sees the credentials.
+			for _, q := range []string{
+				"SELECT * FROM read_parquet('s3://lake/elsewhere/x.parquet')",
+				"SELECT * FROM duckdb_secrets()",
+				"SELECT * FROM which_secret('s3://lake/sample/weather.csv', 's3')",
+				"SELECT current_setting('s3_secret_access_key')",
+			} {
+				_, err := remote.Query(context.Background(), q)
+				require.Error(t, err, q)
+				require.Equal(t, fault.Forbidden, fault.KindOf(err), "%s: %v", q, err)
+				require.NotContains(t, err.Error(), srv.Secret)
+			}
+		}
+	}
+}
