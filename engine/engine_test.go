@@ -13,6 +13,7 @@ import (
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
+	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/enginetest"
 	"github.com/qry-dev/qry/internal/fixture"
 )
@@ -127,9 +128,9 @@ func TestMultipleStatementsRunNothing(t *testing.T) {
 	_, err := e.Query(context.Background(), "CREATE TABLE sneaky AS SELECT 1 AS x; SELECT 2")
 	require.ErrorIs(t, err, engine.ErrMultipleStatements)
 	_, err = e.Query(context.Background(), "SELECT * FROM sneaky")
-	var qe *engine.QueryError
+	var qe *fault.Error
 	require.ErrorAs(t, err, &qe)
-	require.Equal(t, engine.KindCatalog, qe.Kind)
+	require.Equal(t, fault.Catalog, qe.Kind)
 	_, err = e.Query(context.Background(), "  ;  ")
 	require.ErrorIs(t, err, engine.ErrEmpty)
 }
@@ -144,30 +145,30 @@ func TestErrorsNameTheCulprit(t *testing.T) {
 	rows.Release()
 	for _, tc := range []struct {
 		sql       string
-		kind      engine.Kind
+		kind      fault.Kind
 		contains  string
 		line, col int
 	}{
-		{"SELECT * FORM events", engine.KindSyntax, `"events"`, 1, 15},
-		{"SELECT 1,\n  count(* FROM events", engine.KindSyntax, `"FROM"`, 2, 11},
-		{"SELECT 1 +", engine.KindSyntax, "end of input", 1, 11},
-		{"SELECT * FROM evnets", engine.KindCatalog, "evnets", 1, 15},
-		{"SELECT nope FROM events", engine.KindBinder, `"nope"`, 1, 8},
-		{"SELECT nofunc(1)", engine.KindCatalog, "nofunc", 1, 8},
-		{"SELECT 'x'::INT", engine.KindInvalid, "Could not convert", 1, 11},
-		{"SELECT * FROM read_csv('/nonexistent/x.csv')", engine.KindIO, "No files found", 1, 15},
+		{"SELECT * FORM events", fault.Syntax, `"events"`, 1, 15},
+		{"SELECT 1,\n  count(* FROM events", fault.Syntax, `"FROM"`, 2, 11},
+		{"SELECT 1 +", fault.Syntax, "end of input", 1, 11},
+		{"SELECT * FROM evnets", fault.Catalog, "evnets", 1, 15},
+		{"SELECT nope FROM events", fault.Binder, `"nope"`, 1, 8},
+		{"SELECT nofunc(1)", fault.Catalog, "nofunc", 1, 8},
+		{"SELECT 'x'::INT", fault.Invalid, "Could not convert", 1, 11},
+		{"SELECT * FROM read_csv('/nonexistent/x.csv')", fault.IO, "No files found", 1, 15},
 		// Positions are in runes, after comments, on the right line.
-		{"-- a comment\nSELECT 'é', nope FROM events", engine.KindBinder, `"nope"`, 2, 13},
+		{"-- a comment\nSELECT 'é', nope FROM events", fault.Binder, `"nope"`, 2, 13},
 		// The reference to events is rewritten into a scan of the files
 		// left after pruning: positions before and after it still hold.
-		{"SELECT nope FROM events WHERE year = 2023", engine.KindBinder, `"nope"`, 1, 8},
-		{"SELECT id FROM events WHERE year = 2023 AND nope = 1", engine.KindBinder, `"nope"`, 1, 45},
+		{"SELECT nope FROM events WHERE year = 2023", fault.Binder, `"nope"`, 1, 8},
+		{"SELECT id FROM events WHERE year = 2023 AND nope = 1", fault.Binder, `"nope"`, 1, 45},
 		// qry runs its own EXPLAIN prefix: the position is in the text given.
-		{"explain  SELECT nope FROM events", engine.KindBinder, `"nope"`, 1, 17},
+		{"explain  SELECT nope FROM events", fault.Binder, `"nope"`, 1, 17},
 	} {
 		t.Run(tc.sql, func(t *testing.T) {
 			_, err := e.Query(context.Background(), tc.sql)
-			var qe *engine.QueryError
+			var qe *fault.Error
 			require.True(t, errors.As(err, &qe), "%v", err)
 			require.Equal(t, tc.kind, qe.Kind, qe.Error())
 			require.Contains(t, qe.Error(), tc.contains)

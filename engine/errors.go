@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"unicode/utf8"
-
 	"github.com/qry-dev/qry/internal/duck"
 	"github.com/qry-dev/qry/live"
 
@@ -25,27 +23,6 @@ var (
 	ErrEmpty = sql.ErrEmpty
 )
 
-// Kind classifies an error; see package fault for the table that maps each
-// Kind to what the front ends show.
-type Kind = fault.Kind
-
-// Kinds of DuckDB errors qry tells apart.
-const (
-	KindSyntax   = fault.Syntax   // Parser Error
-	KindCatalog  = fault.Catalog  // unknown table, function, ...
-	KindBinder   = fault.Binder   // unknown column, wrong types
-	KindIO       = fault.IO       // a file could not be read
-	KindInvalid  = fault.Invalid  // conversion, constraint, invalid input
-	KindResource = fault.Resource // out of memory
-	KindInternal = fault.Internal
-)
-
-// QueryError is an error DuckDB reported for a statement. Msg is DuckDB's own
-// text on one line, which names the file, line or column at fault when it
-// knows them; Line and Col (1-based, 0 when unknown) locate the error in the
-// SQL text.
-type QueryError = fault.Error
-
 // ErrParams is returned when parameters do not match a statement.
 var ErrParams = duck.ErrParams
 
@@ -67,7 +44,7 @@ var ErrResultTooLarge = fault.New(fault.TooLarge, "result too large")
 // files' own paths, and says where ST_* functions come from when the
 // spatial extension is not loaded.
 func (e *Engine) clean(err error) error {
-	var qe *QueryError
+	var qe *fault.Error
 	if !errors.As(err, &qe) {
 		return err
 	}
@@ -113,70 +90,8 @@ func place(err error, ran, user string) error {
 	}
 	cp := *qe
 	cp.Line, cp.Col = 0, 0
-	if off, ok := userOffset(ran, user, offsetOf(ran, qe.Line, qe.Col)); ok {
+	if off, ok := sql.MapOffset(ran, user, sql.Offset(ran, qe.Line, qe.Col)); ok {
 		cp.Line, cp.Col = sql.LineCol(user, off)
 	}
 	return &cp
-}
-
-// offsetOf is the byte offset of a 1-based line and column (in runes) in
-// text: the inverse of sql.LineCol.
-func offsetOf(text string, line, col int) int {
-	off := 0
-	for range line - 1 {
-		i := strings.IndexByte(text[off:], '\n')
-		if i < 0 {
-			return -1
-		}
-		off += i + 1
-	}
-	for range col - 1 {
-		if off >= len(text) {
-			return -1
-		}
-		_, size := utf8.DecodeRuneInString(text[off:])
-		off += size
-	}
-	return off
-}
-
-// userOffset maps a byte offset in ran to the same place in user: ran and
-// user share a prefix and a suffix (each cut back so that no word is split
-// between the shared and the changed part); an offset in either maps, one
-// in between does not.
-func userOffset(ran, user string, off int) (int, bool) {
-	if off < 0 || off > len(ran) {
-		return 0, false
-	}
-	p := 0
-	for p < len(ran) && p < len(user) && ran[p] == user[p] {
-		p++
-	}
-	for p > 0 && isWordByte(ran[p-1]) && (p < len(ran) && isWordByte(ran[p]) || p < len(user) && isWordByte(user[p])) {
-		p--
-	}
-	s := 0
-	for s < len(ran)-p && s < len(user)-p && ran[len(ran)-1-s] == user[len(user)-1-s] {
-		s++
-	}
-	for s > 0 {
-		i, j := len(ran)-s, len(user)-s
-		if !isWordByte(ran[i]) || !(i > 0 && isWordByte(ran[i-1]) || j > 0 && isWordByte(user[j-1])) {
-			break
-		}
-		s--
-	}
-	switch {
-	case off < p:
-		return off, true
-	case off >= len(ran)-s && s > 0:
-		return off - len(ran) + len(user), true
-	}
-	return 0, false
-}
-
-// isWordByte reports whether b may be part of a word: an identifier, a
-// keyword, a number, or any byte of a non-ASCII character.
-func isWordByte(b byte) bool {
-	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
 }

@@ -9,18 +9,6 @@ import (
 	"github.com/qry-dev/qry/internal/duck"
 )
 
-// ExtensionDir is dir, or DuckDB's own extension directory when dir is "".
-func ExtensionDir(dir string) string {
-	if dir == "" {
-		return duck.DefaultExtensionDir()
-	}
-	return dir
-}
-
-// FindExtension is the path of extension name's build for this DuckDB
-// under dir, or an error that says how to get it.
-func FindExtension(dir, name string) (string, error) { return duck.FindExtension(dir, name) }
-
 // InstallExtension downloads extension name into dir with DuckDB's INSTALL,
 // in a DuckDB of its own; the internet must be reachable.
 func InstallExtension(ctx context.Context, dir, name string) (string, error) {

@@ -167,21 +167,6 @@ func (e *Engine) Exec(ctx context.Context, text string, paramSets ...[]any) (n i
 	return e.live.Append(ctx, st.table, batches)
 }
 
-// valuesParams reports whether a source is one row of bare parameters:
-// VALUES (?, ?, ?).
-func valuesParams(source string) bool {
-	toks := sql.Code(source)
-	if len(toks) < 4 || !toks[0].IsWord(source, "values") || !toks[1].Is(source, "(") || !toks[len(toks)-1].Is(source, ")") {
-		return false
-	}
-	for i, t := range toks[2 : len(toks)-1] {
-		if i%2 == 0 && !(t.Kind == sql.Param && source[t.Start:t.End] == "?") || i%2 == 1 && !t.Is(source, ",") {
-			return false
-		}
-	}
-	return len(toks)%2 == 0
-}
-
 // AppendParams runs a prepared INSERT ... VALUES (?, ...) over batches of
 // parameter rows as one Append, with no statement per row: the batches'
 // columns become the target columns. ok is false when the statement is of
@@ -192,7 +177,7 @@ func (e *Engine) AppendParams(ctx context.Context, text string, batches []arrow.
 	if err != nil {
 		return 0, true, err
 	}
-	if st.by != "" || !valuesParams(st.source) || len(batches) == 0 {
+	if st.by != "" || !sql.IsValuesParams(st.source) || len(batches) == 0 {
 		return 0, false, nil
 	}
 	var targets []string

@@ -4,10 +4,10 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/qry-dev/qry/fault"
 )
 
 // Origin says who sent a query: the front end and, when the client
@@ -51,26 +51,21 @@ type QueryStats struct {
 // Status classifies the outcome for metrics and logs: ok, canceled,
 // timeout, busy, forbidden, invalid (the statement's fault) or error.
 func (s QueryStats) Status() string {
-	var qe *QueryError
-	switch err := s.Err; {
-	case err == nil:
+	if s.Err == nil {
 		return "ok"
-	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+	}
+	switch fault.KindOf(s.Err) {
+	case fault.Timeout:
 		return "timeout"
-	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):
+	case fault.Canceled:
 		return "canceled"
-	case errors.Is(err, ErrBusy):
+	case fault.Busy:
 		return "busy"
-	case errors.Is(err, ErrForbidden):
+	case fault.Forbidden:
 		return "forbidden"
-	case errors.Is(err, ErrMultipleStatements), errors.Is(err, ErrEmpty), errors.Is(err, ErrParams),
-		errors.Is(err, ErrResultTooLarge), errors.Is(err, ErrWrite), errors.Is(err, ErrNotWritable):
+	case fault.Syntax, fault.Catalog, fault.Binder, fault.Invalid, fault.Params, fault.Statement,
+		fault.TooLarge, fault.BadWrite, fault.ReadOnly:
 		return "invalid"
-	case errors.As(err, &qe):
-		switch qe.Kind {
-		case KindSyntax, KindCatalog, KindBinder, KindInvalid:
-			return "invalid"
-		}
 	}
 	return "error"
 }

@@ -19,12 +19,7 @@ import (
 // credentials could read, is refused by DuckDB.
 func TestServedObjectStorage(t *testing.T) {
 	srv := fixture.S3(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	srv.SetEnv(t)
 	srv.Upload(t, "lake", "sample/", fixture.Sample())
 	srv.Upload(t, "lake", "private/", fixture.Sample())
 	ext := fixture.ExtensionDir(t)

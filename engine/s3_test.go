@@ -43,12 +43,7 @@ func answer(t *testing.T, e *engine.Engine, q string) ([][]string, string) {
 // same files does: same rows, same pruning, same statistics answers.
 func TestObjectStorageAnswersAsLocal(t *testing.T) {
 	srv := fixture.S3(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	srv.SetEnv(t)
 	sample := fixture.Sample()
 	srv.Upload(t, "lake", "sample/", sample)
 	ext := fixture.ExtensionDir(t)
@@ -129,13 +124,8 @@ func newCountingProxy(t *testing.T, endpoint string) *countingProxy {
 func TestObjectStorageStatisticsByETag(t *testing.T) {
 	srv := fixture.S3(t)
 	proxy := newCountingProxy(t, srv.Endpoint)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.SetEnv(t)
 	t.Setenv("AWS_ENDPOINT_URL", proxy.srv.URL)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	sample := fixture.Sample()
 	srv.Upload(t, "lake", "sample/", sample)
 	ext := fixture.ExtensionDir(t)

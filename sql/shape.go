@@ -140,3 +140,18 @@ func ParseInsert(text string) (ins *Insert, ok bool) {
 	ins.Source = strings.TrimSpace(text[toks[i].Start:toks[end-1].End])
 	return ins, true
 }
+
+// IsValuesParams reports whether an INSERT's source is one row of bare
+// parameters: VALUES (?, ?, ?).
+func IsValuesParams(source string) bool {
+	toks := Code(source)
+	if len(toks) < 4 || !toks[0].IsWord(source, "values") || !toks[1].Is(source, "(") || !toks[len(toks)-1].Is(source, ")") {
+		return false
+	}
+	for i, t := range toks[2 : len(toks)-1] {
+		if i%2 == 0 && !(t.Kind == Param && source[t.Start:t.End] == "?") || i%2 == 1 && !t.Is(source, ",") {
+			return false
+		}
+	}
+	return len(toks)%2 == 0
+}

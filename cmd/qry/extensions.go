@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/engine"
 )
 
@@ -24,11 +25,11 @@ install NAME" where the internet is reachable, or from PyPI's wheels
 <that site-packages>).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := engine.ExtensionDir(g.engine.ExtensionDir)
+			dir := extensionDir(g.engine.ExtensionDir)
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "extension\tstatus\tpath\n")
 			for _, name := range knownExtensions {
-				if path, err := engine.FindExtension(dir, name); err == nil {
+				if path, err := connectors.FindExtension(dir, name, engine.DuckDBVersion()); err == nil {
 					fmt.Fprintf(w, "%s\tfound\t%s\n", name, path)
 				} else {
 					fmt.Fprintf(w, "%s\tmissing\t%s\n", name, dir)
@@ -42,7 +43,7 @@ install NAME" where the internet is reachable, or from PyPI's wheels
 		Short: "Download extensions into --extension-dir with DuckDB's INSTALL (needs the internet)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := engine.ExtensionDir(g.engine.ExtensionDir)
+			dir := extensionDir(g.engine.ExtensionDir)
 			for _, name := range args {
 				path, err := engine.InstallExtension(cmd.Context(), dir, name)
 				if err != nil {
@@ -55,4 +56,12 @@ install NAME" where the internet is reachable, or from PyPI's wheels
 	}
 	cmd.AddCommand(install)
 	return cmd
+}
+
+// extensionDir is dir, or DuckDB's own extension directory.
+func extensionDir(dir string) string {
+	if dir == "" {
+		return connectors.DefaultExtensionDir()
+	}
+	return dir
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/server/limit"
+	"github.com/qry-dev/qry/sql"
 )
 
 // Options configure a Server. The zero value of each field is usable.
@@ -718,29 +718,4 @@ func catalogMatches(c *string) bool {
 
 // like matches a Flight SQL filter pattern (SQL LIKE: % and _, \ escapes);
 // nil matches everything.
-func like(pattern *string, s string) bool {
-	if pattern == nil {
-		return true
-	}
-	var re strings.Builder
-	re.WriteString("(?s)^")
-	esc := false
-	for _, r := range *pattern {
-		switch {
-		case esc:
-			re.WriteString(regexp.QuoteMeta(string(r)))
-			esc = false
-		case r == '\\':
-			esc = true
-		case r == '%':
-			re.WriteString(".*")
-		case r == '_':
-			re.WriteString(".")
-		default:
-			re.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	re.WriteString("$")
-	ok, err := regexp.MatchString(re.String(), s)
-	return err == nil && ok
-}
+func like(pattern *string, s string) bool { return pattern == nil || sql.Like(*pattern, s) }
