@@ -148,3 +148,21 @@ func hiddenPath(segs []string) bool {
 	}
 	return false
 }
+
+// NameObjects words a message about objects as the user knows them: the
+// HTTP URLs DuckDB's httpfs names objects by become s3://bucket/key, and
+// the table of the first object named leads ("table trips: ...").
+func (c *Catalog) NameObjects(msg string) string {
+	if c.s3 == nil {
+		return msg
+	}
+	msg = c.s3.Unmap(msg)
+	for _, t := range c.Snapshot().Tables {
+		for _, f := range t.Files {
+			if storage.IsRemote(f.Path) && strings.Contains(msg, f.Path) {
+				return "table " + t.Name + ": " + msg
+			}
+		}
+	}
+	return msg
+}

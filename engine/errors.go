@@ -50,7 +50,9 @@ func (e *Engine) clean(err error) error {
 	}
 	served := e.served != nil && strings.Contains(qe.Msg, e.served.Dir)
 	spatial := !e.spatial && qe.Kind == fault.Catalog && strings.Contains(strings.ToLower(qe.Msg), "function with name st_")
-	if !served && !spatial {
+	s3, _ := e.cat.Storage()
+	remote := s3 != nil
+	if !served && !spatial && !remote {
 		return err
 	}
 	cp := *qe
@@ -59,6 +61,9 @@ func (e *Engine) clean(err error) error {
 	}
 	if spatial {
 		cp.Msg += " (ST_ functions come with DuckDB's spatial extension, not loaded: see qry extensions)"
+	}
+	if remote {
+		cp.Msg = e.cat.NameObjects(cp.Msg)
 	}
 	return &cp
 }

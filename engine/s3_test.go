@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -96,10 +97,11 @@ func TestObjectStorageAnswersAsLocal(t *testing.T) {
 
 // countingProxy forwards to the S3 server and counts the GET requests for
 // objects (footers, ranges, whole objects); listings and HEADs are not
-// counted.
+// counted. Requests for the key in reset have their connection cut.
 type countingProxy struct {
-	gets atomic.Int64
-	srv  *httptest.Server
+	gets  atomic.Int64
+	reset atomic.Pointer[string]
+	srv   *httptest.Server
 }
 
 func newCountingProxy(t *testing.T, endpoint string) *countingProxy {
@@ -112,6 +114,13 @@ func newCountingProxy(t *testing.T, endpoint string) *countingProxy {
 		// The path is /bucket/key: a key has a second slash.
 		if r.Method == http.MethodGet && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 {
 			p.gets.Add(1)
+		}
+		if k := p.reset.Load(); k != nil && strings.HasSuffix(r.URL.Path, *k) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -167,4 +176,66 @@ func storageSplit(u string) (string, string) {
 	rest := strings.TrimPrefix(u, "s3://")
 	b, k, _ := strings.Cut(rest, "/")
 	return b, k
+}
+
+// An object deleted, truncated, or whose connection is cut after the
+// catalog listed it fails the query that reads it with one line naming the
+// object; the engine goes on serving, and other tables stay readable.
+func TestObjectStorageFaults(t *testing.T) {
+	srv := fixture.S3(t)
+	proxy := newCountingProxy(t, srv.Endpoint)
+	srv.SetEnv(t)
+	t.Setenv("AWS_ENDPOINT_URL", proxy.srv.URL)
+	sample := fixture.Sample()
+	srv.Upload(t, "lake", "sample/", sample)
+	ext := fixture.ExtensionDir(t)
+	e := openOn(t, "s3://lake/sample/", t.TempDir(), engine.Options{Sandbox: true, ExtensionDir: ext})
+	trips, _ := e.Catalog().Snapshot().Table("trips")
+	victim := func(i int) (string, string) {
+		_, key := storageSplit(trips.Files[i].Path)
+		return key, trips.Files[i].Path
+	}
+	fails := func(q, object string) {
+		t.Helper()
+		rows, err := e.Query(context.Background(), q)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Release()
+		}
+		require.Error(t, err, q)
+		t.Log(err)
+		require.NotEqual(t, fault.Internal, fault.KindOf(err), "%v", err)
+		require.Contains(t, err.Error(), object)
+		require.Contains(t, err.Error(), "table trips")
+		require.NotContains(t, err.Error(), "\n")
+		require.NotContains(t, err.Error(), srv.Secret)
+		// The engine serves on; the other table answers.
+		want, _ := answer(t, openOn(t, sample, t.TempDir(), engine.Options{}), "SELECT count(*), max(temp_c) FROM weather")
+		got, _ := answer(t, e, "SELECT count(*), max(temp_c) FROM weather")
+		require.Equal(t, want, got)
+	}
+	scan := "SELECT count(*), sum(fare) FROM trips"
+
+	// Cut connections.
+	key, url := victim(0)
+	proxy.reset.Store(&key)
+	fails(scan, url)
+	proxy.reset.Store(nil)
+
+	// Truncated: half the object.
+	key, url = victim(1)
+	local := filepath.Join(sample, strings.TrimPrefix(key, "sample/"))
+	data, err := os.ReadFile(local)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(key)), data[:len(data)/2], 0o644))
+	srv.Upload(t, "lake", strings.TrimSuffix(key, filepath.Base(key)), dir)
+	fails(scan, url)
+
+	// Deleted.
+	key, url = victim(2)
+	srv.Delete(t, "lake", key)
+	fails(scan, url)
 }

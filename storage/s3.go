@@ -173,3 +173,53 @@ func (s *S3) DuckDBSecret(ctx context.Context) (string, error) {
 	}
 	return "CREATE OR REPLACE TEMPORARY SECRET qry_s3 (" + strings.Join(parts, ", ") + ")", nil
 }
+
+// Unmap turns the HTTP URLs DuckDB's httpfs names objects by in its
+// messages (the endpoint's path-style URL, or AWS's virtual-host one) back
+// into s3://bucket/key, the names the catalog and the user know.
+func (s *S3) Unmap(msg string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, "http")
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		b.WriteString(msg[:i])
+		rest := msg[i:]
+		end := strings.IndexAny(rest, "'\" ")
+		if end < 0 {
+			end = len(rest)
+		}
+		if obj, ok := s.object(rest[:end]); ok {
+			b.WriteString(obj)
+		} else {
+			b.WriteString(rest[:end])
+		}
+		msg = rest[end:]
+	}
+}
+
+// object is the s3:// name of an httpfs URL, or false.
+func (s *S3) object(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	path := strings.TrimPrefix(u.Path, "/")
+	if s.endpoint != "" {
+		e, err := url.Parse(s.endpoint)
+		if err != nil || e.Host != u.Host {
+			return "", false
+		}
+		return Scheme + path, true
+	}
+	bucket, _, ok := strings.Cut(u.Host, ".s3.")
+	if !ok || !strings.HasSuffix(u.Host, ".amazonaws.com") {
+		bucket, _, ok = strings.Cut(u.Host, ".s3-")
+		if !ok {
+			return "", false
+		}
+	}
+	return Scheme + bucket + "/" + path, true
+}

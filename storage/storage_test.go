@@ -41,3 +41,20 @@ func TestDuckDBSecret(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "CREATE OR REPLACE TEMPORARY SECRET qry_s3 (TYPE s3, KEY_ID 'K', SECRET 'S', REGION 'us-east-2', SESSION_TOKEN 'T')", got)
 }
+
+// Unmap names objects as s3://bucket/key in httpfs's messages, with the
+// key decoded, for an endpoint's path-style URLs and AWS's virtual hosts.
+func TestUnmap(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	ctx := context.Background()
+	s, err := OpenS3(ctx, Config{Endpoint: "http://127.0.0.1:8333", KeyID: "k", Secret: "s"})
+	require.NoError(t, err)
+	require.Equal(t, "error for HTTP HEAD to 's3://lake/t/year=2023/a b.parquet' (404)",
+		s.Unmap("error for HTTP HEAD to 'http://127.0.0.1:8333/lake/t/year%3D2023/a%20b.parquet' (404)"))
+	require.Equal(t, "see https://duckdb.org/docs", s.Unmap("see https://duckdb.org/docs"))
+	aws, err := OpenS3(ctx, Config{Region: "eu-west-1", KeyID: "k", Secret: "s"})
+	require.NoError(t, err)
+	require.Equal(t, "reading 's3://my-bucket/x/y.parquet'", aws.Unmap("reading 'https://my-bucket.s3.eu-west-1.amazonaws.com/x/y.parquet'"))
+}

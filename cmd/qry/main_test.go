@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,10 +40,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func sampleDir(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "sample")
-}
+func sampleDir(*testing.T) string { return fixture.Sample() }
 
 type result struct {
 	stdout, stderr string
