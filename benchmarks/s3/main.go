@@ -47,8 +47,9 @@ func main() {
 	repeats := flag.Int("repeats", 3, "runs per query (best is kept)")
 	ext := flag.String("extension-dir", "", "where the httpfs extension is")
 	sandbox := flag.Bool("sandbox", true, "run qry's engine sandboxed, as qry serve does")
+	threads := flag.Int("threads", 0, "DuckDB threads, for qry's engine and DuckDB alone (0: qry's default)")
 	flag.Parse()
-	if err := run(*files, *rows, *repeats, *ext, *sandbox); err != nil {
+	if err := run(*files, *rows, *repeats, *ext, *sandbox, *threads); err != nil {
 		fmt.Fprintln(os.Stderr, "s3:", err)
 		os.Exit(1)
 	}
@@ -71,7 +72,7 @@ func (p *proxy) start(endpoint string) (*httptest.Server, error) {
 	})), nil
 }
 
-func run(files, rows, repeats int, ext string, sandbox bool) error {
+func run(files, rows, repeats int, ext string, sandbox bool, threads int) error {
 	ctx := context.Background()
 	endpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if endpoint == "" {
@@ -140,7 +141,7 @@ func run(files, rows, repeats int, ext string, sandbox bool) error {
 	if err != nil {
 		return err
 	}
-	eng, err := engine.Open(ctx, cat, engine.Options{Sandbox: sandbox, ExtensionDir: ext})
+	eng, err := engine.Open(ctx, cat, engine.Options{Sandbox: sandbox, ExtensionDir: ext, Threads: threads})
 	if err != nil {
 		return err
 	}
@@ -158,6 +159,11 @@ func run(files, rows, repeats int, ext string, sandbox bool) error {
 	secret, err := s3c.DuckDBSecret(ctx)
 	if err != nil {
 		return err
+	}
+	if threads > 0 {
+		if _, err := db.Exec(fmt.Sprintf("SET threads = %d", threads)); err != nil {
+			return err
+		}
 	}
 	if _, err := db.Exec("LOAD '" + httpfs + "'; " + secret); err != nil {
 		return fmt.Errorf("duckdb: %w", err)
@@ -181,7 +187,7 @@ func run(files, rows, repeats int, ext string, sandbox bool) error {
 
 	fmt.Fprintln(w, "query\tqry s\tDuckDB glob s\tspeed-up\tfiles read\tDuckDB, qry's file list s\t")
 	for _, q := range []struct{ name, sql string }{
-		{"one partition", "SELECT count(*), sum(amount) FROM %s WHERE day = 7 AND bucket = 42"},
+		{"one partition", "SELECT count(*), round(sum(amount), 2) FROM %s WHERE day = 7 AND bucket = 42"},
 		{"one day", "SELECT kind, count(*), round(sum(amount), 2) FROM %s WHERE day = 3 GROUP BY 1 ORDER BY 1"},
 		{"full scan", "SELECT kind, count(*), round(sum(amount), 2) FROM %s GROUP BY 1 ORDER BY 1"},
 	} {
