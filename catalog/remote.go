@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/connectors/geojson"
 	"github.com/qry-dev/qry/storage"
 )
 
@@ -50,6 +51,9 @@ func (c *Catalog) openStorage(ctx context.Context) error {
 		return fmt.Errorf("%w: DuckDB refused the credentials' settings", storage.ErrStorage) // never the statement: it holds the secret
 	}
 	c.s3, c.httpfs = s3, ext
+	if g, ok := c.conns["geojson"].(*geojson.Connector); ok {
+		g.Objects = s3
+	}
 	return nil
 }
 

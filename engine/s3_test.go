@@ -57,6 +57,8 @@ func TestObjectStorageAnswersAsLocal(t *testing.T) {
 		"SELECT * FROM weather ORDER BY ALL",
 		"SELECT temp_c::VARCHAR, 1 / temp_c FROM weather WHERE day = DATE '2023-02-10'",
 		"SELECT count(*) FROM trips t JOIN weather w ON t.pickup_at::DATE = w.day",
+		"SELECT zone_id, name, ST_AsText(geometry) FROM zones ORDER BY zone_id",
+		"SELECT count(*) FROM zones WHERE geometry && ST_GeomFromText('POLYGON((0 0, 0 50, 50 50, 50 0, 0 0))')",
 	}
 	for _, sandbox := range []bool{true, false} {
 		opts := engine.Options{Sandbox: sandbox, ExtensionDir: ext}
@@ -70,7 +72,7 @@ func TestObjectStorageAnswersAsLocal(t *testing.T) {
 				require.NotEmpty(t, f.ETag, f.Path)
 			}
 		}
-		require.Equal(t, []string{"trips", "weather"}, names, "GeoJSON on object storage is left out, named")
+		require.Equal(t, []string{"trips", "weather", "zones"}, names)
 		for _, q := range queries {
 			want, wantPlan := answer(t, local, q)
 			got, gotPlan := answer(t, remote, q)

@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,7 @@ import (
 
 	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/fault"
+	"github.com/qry-dev/qry/storage"
 )
 
 // Column names every GeoJSON table has, besides its properties.
@@ -55,6 +57,15 @@ var ErrMalformed = fault.New(fault.IO, "invalid GeoJSON")
 // set.
 type Connector struct {
 	CacheDir string
+	// Objects reads files on object storage (s3:// paths); nil when every
+	// root is local.
+	Objects Objects
+}
+
+// Objects is what the connector needs of an object store.
+type Objects interface {
+	Stat(ctx context.Context, path string) (storage.Object, error)
+	Open(ctx context.Context, path string, n int64) (io.ReadCloser, error)
 }
 
 var _ connectors.Connector = (*Connector)(nil)
@@ -74,22 +85,48 @@ func (c *Connector) Sidecar(path string, size, mtime int64) string {
 	return filepath.Join(c.CacheDir, "geojson", hex.EncodeToString(h[:12])+".parquet")
 }
 
+// sidecarOf is the sidecar's path for a file (keyed by its size and
+// modification time; an object's by its size and ETag), and how to read
+// the file.
+func (c *Connector) sidecarOf(ctx context.Context, path string) (string, func() ([]byte, error), error) {
+	if !storage.IsRemote(path) {
+		st, err := os.Stat(path)
+		if err != nil {
+			return "", nil, err
+		}
+		return c.Sidecar(path, st.Size(), st.ModTime().UnixNano()), func() ([]byte, error) { return os.ReadFile(path) }, nil
+	}
+	if c.Objects == nil {
+		return "", nil, fmt.Errorf("%s: no object store configured", path)
+	}
+	o, err := c.Objects.Stat(ctx, path)
+	if err != nil {
+		return "", nil, err
+	}
+	h := sha256.Sum256([]byte(o.ETag))
+	side := c.Sidecar(path, o.Size, int64(binary.BigEndian.Uint64(h[:8])))
+	return side, func() ([]byte, error) {
+		r, err := c.Objects.Open(ctx, path, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		return io.ReadAll(r)
+	}, nil
+}
+
 // Inspect parses the file, writes its sidecar if missing, and returns its
 // schema and statistics.
 func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[string]string) (connectors.FileInfo, error) {
-	if strings.HasPrefix(path, "s3://") {
-		return connectors.FileInfo{}, fmt.Errorf("%s: GeoJSON on object storage is not read yet: copy it to a local directory", path)
-	}
 	if c.CacheDir == "" {
 		return connectors.FileInfo{}, errors.New("geojson: no cache directory")
 	}
-	st, err := os.Stat(path)
+	side, read, err := c.sidecarOf(ctx, path)
 	if err != nil {
 		return connectors.FileInfo{}, err
 	}
-	side := c.Sidecar(path, st.Size(), st.ModTime().UnixNano())
 	if _, err := os.Stat(side); err != nil {
-		data, err := os.ReadFile(path)
+		data, err := read()
 		if err != nil {
 			return connectors.FileInfo{}, err
 		}
@@ -115,7 +152,7 @@ func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[
 	if err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: sidecar %s: %w", path, side, connectors.CleanError(err))
 	}
-	info := connectors.FileInfo{Columns: cols, Rows: n, Stats: stats}
+	info := connectors.FileInfo{Columns: cols, Rows: n, Stats: stats, Read: map[string]string{"sidecar": side}}
 	if n > 0 && stats["minx"].HasMinMax {
 		var b connectors.BBox
 		row := db.QueryRowContext(ctx, "SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "+expr)
@@ -130,7 +167,11 @@ func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[
 // GEOMETRY.
 func (c *Connector) Scan(spec connectors.ScanSpec) (string, error) {
 	sides := make([]string, 0, len(spec.Files))
-	for _, f := range spec.Files {
+	for i, f := range spec.Files {
+		if i < len(spec.FileRead) && spec.FileRead[i]["sidecar"] != "" {
+			sides = append(sides, spec.FileRead[i]["sidecar"])
+			continue
+		}
 		st, err := os.Stat(f)
 		if err != nil {
 			return "", err
