@@ -50,6 +50,9 @@ func (c *Catalog) openStorage(ctx context.Context) error {
 	if _, err := c.db.ExecContext(ctx, secret); err != nil {
 		return fmt.Errorf("%w: DuckDB refused the credentials' settings", storage.ErrStorage) // never the statement: it holds the secret
 	}
+	if _, err := c.db.ExecContext(ctx, s3.DuckDBSettings()); err != nil {
+		return fmt.Errorf("object storage: %w", err)
+	}
 	c.s3, c.httpfs = s3, ext
 	if g, ok := c.conns["geojson"].(*geojson.Connector); ok {
 		g.Objects = s3

@@ -93,6 +93,7 @@ type doc struct {
 		Endpoint scalar `yaml:"endpoint" flag:"s3-endpoint"`
 		Region   scalar `yaml:"region" flag:"s3-region"`
 		Profile  scalar `yaml:"profile" flag:"s3-profile"`
+		Timeout  scalar `yaml:"timeout" flag:"s3-timeout"`
 	} `yaml:"storage"`
 	Server struct {
 		Listen    scalar `yaml:"listen" flag:"listen"`

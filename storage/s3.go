@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -31,7 +33,14 @@ type Config struct {
 	Profile  string
 	// KeyID and Secret (and SessionToken) are static credentials.
 	KeyID, Secret, SessionToken string
+	// Timeout bounds each request, and a read that stalls (0:
+	// DefaultTimeout).
+	Timeout time.Duration
 }
+
+// DefaultTimeout is how long a request to object storage may take, or a
+// read stall, before it fails.
+const DefaultTimeout = 30 * time.Second
 
 // String describes the configuration without its secrets.
 func (c Config) String() string {
@@ -39,7 +48,14 @@ func (c Config) String() string {
 	if c.KeyID != "" {
 		key = " key_id=" + redact(c.KeyID)
 	}
-	return fmt.Sprintf("endpoint=%q region=%q profile=%q%s", c.Endpoint, c.Region, c.Profile, key)
+	return fmt.Sprintf("endpoint=%q region=%q profile=%q timeout=%s%s", c.Endpoint, c.Region, c.Profile, c.timeout(), key)
+}
+
+func (c Config) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return c.Timeout
 }
 
 func redact(s string) string {
@@ -54,6 +70,7 @@ type S3 struct {
 	client   *s3.Client
 	aws      aws.Config
 	endpoint string
+	timeout  time.Duration
 }
 
 // OpenS3 resolves credentials, region and endpoint as the AWS SDK does,
@@ -66,6 +83,7 @@ func OpenS3(ctx context.Context, cfg Config) (*S3, error) {
 	if cfg.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
 	}
+	opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.timeout())))
 	if cfg.KeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cfg.KeyID, cfg.Secret, cfg.SessionToken)))
 	}
@@ -86,7 +104,7 @@ func OpenS3(ctx context.Context, cfg Config) (*S3, error) {
 			o.UsePathStyle = true
 		}
 	})
-	return &S3{client: client, aws: ac, endpoint: endpoint}, nil
+	return &S3{client: client, aws: ac, endpoint: endpoint, timeout: cfg.timeout()}, nil
 }
 
 // List lists the objects under a prefix URL (s3://bucket/prefix/),
@@ -172,6 +190,12 @@ func (s *S3) DuckDBSecret(ctx context.Context) (string, error) {
 		parts = append(parts, "ENDPOINT "+q(u.Host), "URL_STYLE 'path'", fmt.Sprintf("USE_SSL %t", u.Scheme != "http"))
 	}
 	return "CREATE OR REPLACE TEMPORARY SECRET qry_s3 (" + strings.Join(parts, ", ") + ")", nil
+}
+
+// DuckDBSettings are the settings DuckDB's httpfs reads the store with:
+// the timeout (in whole seconds) of each request and read stall.
+func (s *S3) DuckDBSettings() string {
+	return fmt.Sprintf("SET GLOBAL http_timeout = %d", max(1, int(s.timeout.Round(time.Second)/time.Second)))
 }
 
 // Unmap turns the HTTP URLs DuckDB's httpfs names objects by in its

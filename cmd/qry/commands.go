@@ -94,6 +94,7 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 	pf.StringVar(&g.s3.Endpoint, "s3-endpoint", "", "S3-compatible server for s3:// roots, e.g. http://localhost:8333 (http: no TLS; path-style addressing) (default $AWS_ENDPOINT_URL)")
 	pf.StringVar(&g.s3.Region, "s3-region", "", "region of s3:// roots (default $AWS_REGION, the profile's, or us-east-1)")
 	pf.StringVar(&g.s3.Profile, "s3-profile", "", "AWS profile for s3:// roots' credentials (default $AWS_PROFILE)")
+	pf.DurationVar(&g.s3.Timeout, "s3-timeout", storage.DefaultTimeout, "how long a request to object storage may stall before it fails (each of a few retries)")
 	pf.StringVar(&g.engine.ExtensionDir, "extension-dir", "", "where DuckDB extensions are loaded from: DuckDB's layout or a site-packages with the duckdb-extension-* wheels (default: ~/.duckdb/extensions)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics (files left out, ...) to stderr")
 	g.log.flags(pf)
