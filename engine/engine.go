@@ -125,6 +125,8 @@ type Engine struct {
 	viewVersion uint64
 	views       map[string]bool
 	rejectViews map[string]bool // <table>_rejects views (lower-case names)
+	primed      primed          // on object storage: see prime
+	stale       map[string]bool // tables to refresh before the next query (see changedObject)
 
 	live    *live.Tier // the writable tables
 	spatial bool       // the spatial extension is loaded
@@ -402,13 +404,50 @@ func (e *Engine) tableExpr(t *catalog.Table, files []*catalog.File) (string, err
 	return scan, nil
 }
 
-// syncViewsOn is syncViews on a connection the caller holds.
+// syncViewsOn is syncViews on a connection the caller holds. On object
+// storage, a table with an object that changed since the catalog listed it
+// is refreshed first (see prime).
 func (e *Engine) syncViewsOn(c *duck.Conn) error {
+	for attempt := 0; ; attempt++ {
+		stale, err := e.syncViewsOnce(c, attempt < 2)
+		if err != nil || len(stale) == 0 {
+			return err
+		}
+		for _, t := range stale {
+			err := e.cat.RefreshTable(context.Background(), t)
+			if errors.Is(err, catalog.ErrNotFound) { // a table a root's listing found
+				err = e.cat.Refresh(context.Background())
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// syncViewsOnce makes the views of the catalog's snapshot, unless refresh
+// is set and a table must be refreshed first: those tables are returned.
+func (e *Engine) syncViewsOnce(c *duck.Conn, refresh bool) ([]string, error) {
 	snap := e.cat.Snapshot()
 	e.viewMu.Lock()
 	defer e.viewMu.Unlock()
+	if len(e.stale) > 0 && refresh {
+		var stale []string
+		for t := range e.stale {
+			stale = append(stale, t)
+		}
+		clear(e.stale)
+		return stale, nil
+	}
 	if snap.Version == e.viewVersion {
-		return nil
+		return nil, nil
+	}
+	stale, err := e.prime(context.Background(), snap)
+	if err != nil {
+		return nil, err
+	}
+	if len(stale) > 0 && refresh {
+		return stale, nil
 	}
 	keep := map[string]bool{}
 	for _, t := range snap.Tables {
@@ -446,7 +485,7 @@ func (e *Engine) syncViewsOn(c *duck.Conn) error {
 	for name := range e.views {
 		if !keep[name] {
 			if err := c.Exec("DROP VIEW IF EXISTS " + connectors.QuoteIdent(name)); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
@@ -457,7 +496,7 @@ func (e *Engine) syncViewsOn(c *duck.Conn) error {
 		// compaction replaced that running queries may still read.
 		e.served.Prune(e.cat.IsRetired)
 	}
-	return nil
+	return nil, nil
 }
 
 // via is how DuckDB reaches a file: through the served directory in a

@@ -63,9 +63,39 @@ func (e *Engine) clean(err error) error {
 		cp.Msg += " (ST_ functions come with DuckDB's spatial extension, not loaded: see qry extensions)"
 	}
 	if remote {
+		if msg, ok := e.changedObject(cp.Msg); ok {
+			cp.Kind, cp.Msg = fault.Unavailable, msg
+		}
 		cp.Msg = e.cat.NameObjects(cp.Msg)
 	}
 	return &cp
+}
+
+// changedObject words httpfs's error for an object whose ETag changed
+// while a query read it (see prime), and has its table refreshed before
+// the next query plans.
+func (e *Engine) changedObject(msg string) (string, bool) {
+	const mark = `ETag on reading file "`
+	i := strings.Index(msg, mark)
+	if i < 0 {
+		return msg, false
+	}
+	path, _, ok := strings.Cut(msg[i+len(mark):], `"`)
+	if !ok {
+		return msg, false
+	}
+	s3, _ := e.cat.Storage()
+	path = s3.Unmap(path) // httpfs may name it by its HTTP URL
+	for _, t := range e.cat.Snapshot().Tables {
+		for _, f := range t.Files {
+			if f.Path == path {
+				e.viewMu.Lock()
+				e.stale[t.Name] = true
+				e.viewMu.Unlock()
+			}
+		}
+	}
+	return "object " + path + " changed while the query read it: run the query again", true
 }
 
 // Errors of writes to the live tier (see package live).

@@ -4,6 +4,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/duck"
@@ -50,5 +51,11 @@ func (e *Engine) openStorage(ctx context.Context) error {
 	if err := e.all[0].Exec(secret); err != nil {
 		return fault.Errorf(fault.IO, "object storage: DuckDB refused the credentials' settings") // never the statement: it holds the secret
 	}
+	// See prime: DuckDB keeps each object's metadata and checks its reads
+	// against the ETag.
+	if err := e.all[0].Exec(s3.DuckDBSettings() + "; SET GLOBAL enable_http_metadata_cache = true"); err != nil {
+		return fmt.Errorf("object storage: %w", err)
+	}
+	e.primed, e.stale = primed{}, map[string]bool{}
 	return nil
 }

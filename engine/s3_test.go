@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/qry-dev/qry/engine"
 	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/fixture"
+	"github.com/qry-dev/qry/storage"
 )
 
 func openOn(t *testing.T, data string, cache string, opts engine.Options) *engine.Engine {
@@ -103,6 +106,7 @@ func TestObjectStorageAnswersAsLocal(t *testing.T) {
 type countingProxy struct {
 	gets  atomic.Int64
 	reset atomic.Pointer[string]
+	stall atomic.Pointer[string] // requests for this key get no answer until the client gives up
 	srv   *httptest.Server
 }
 
@@ -116,6 +120,10 @@ func newCountingProxy(t *testing.T, endpoint string) *countingProxy {
 		// The path is /bucket/key: a key has a second slash.
 		if r.Method == http.MethodGet && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 {
 			p.gets.Add(1)
+		}
+		if k := p.stall.Load(); k != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, *k) {
+			<-r.Context().Done()
+			return
 		}
 		if k := p.reset.Load(); k != nil && strings.HasSuffix(r.URL.Path, *k) {
 			conn, _, err := w.(http.Hijacker).Hijack()
@@ -187,32 +195,47 @@ func storageSplit(u string) (string, string) {
 	return b, k
 }
 
-// An object deleted, truncated, or whose connection is cut after the
-// catalog listed it fails the query that reads it with one line naming the
-// object; the engine goes on serving, and other tables stay readable.
+// An object deleted, truncated, whose connection is cut or stalls after
+// the catalog listed it fails the query that reads it with one line naming
+// the object; the engine goes on serving, and other tables stay readable.
+// Each case has an engine of its own, and its object is not the first of
+// the table: an engine answers from the objects it has read already (as
+// listed) without asking the server again, and it reads the first one to
+// make the table's view.
 func TestObjectStorageFaults(t *testing.T) {
 	srv, proxy := behindProxy(t)
 	sample, ext := fixture.Sample(), fixture.ExtensionDir(t)
-	e := openOn(t, "s3://lake/sample/", t.TempDir(), engine.Options{Sandbox: true, ExtensionDir: ext})
-	trips, _ := e.Catalog().Snapshot().Table("trips")
-	victim := func(i int) (string, string) {
+	open := func() (*engine.Engine, *catalog.Table) {
+		cat, err := catalog.Open(context.Background(), catalog.Options{Data: []string{"s3://lake/sample/"}, CacheDir: t.TempDir(), ExtensionDir: ext,
+			S3: storage.Config{Timeout: time.Second}})
+		require.NoError(t, err)
+		t.Cleanup(func() { cat.Close() })
+		e, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: true, ExtensionDir: ext})
+		require.NoError(t, err)
+		t.Cleanup(func() { e.Close() })
+		trips, _ := cat.Snapshot().Table("trips")
+		return e, trips
+	}
+	victim := func(trips *catalog.Table, i int) (string, string) {
 		_, key := storageSplit(trips.Files[i].Path)
 		return key, trips.Files[i].Path
 	}
-	fails := func(q, object string) {
+	scan := "SELECT count(*), round(sum(fare), 6) FROM trips"
+	fails := func(e *engine.Engine, object, says string) {
 		t.Helper()
-		rows, err := e.Query(context.Background(), q)
+		rows, err := e.Query(context.Background(), scan)
 		if err == nil {
 			for rows.Next() {
 			}
 			err = rows.Err()
 			rows.Release()
 		}
-		require.Error(t, err, q)
+		require.Error(t, err)
 		t.Log(err)
 		require.NotEqual(t, fault.Internal, fault.KindOf(err), "%v", err)
 		require.Contains(t, err.Error(), object)
 		require.Contains(t, err.Error(), "table trips")
+		require.Contains(t, err.Error(), says)
 		require.NotContains(t, err.Error(), "\n")
 		require.NotContains(t, err.Error(), srv.Secret)
 		// The engine serves on; the other table answers.
@@ -220,32 +243,108 @@ func TestObjectStorageFaults(t *testing.T) {
 		got, _ := answer(t, e, "SELECT count(*), max(temp_c) FROM weather")
 		require.Equal(t, want, got)
 	}
-	scan := "SELECT count(*), round(sum(fare), 6) FROM trips"
 
 	// Cut connections.
-	key, url := victim(0)
+	e, trips := open()
+	key, url := victim(trips, 4)
 	proxy.reset.Store(&key)
-	fails(scan, url)
+	fails(e, url, "")
 	proxy.reset.Store(nil)
 
+	// Stalled: the server answers nothing; the read times out.
+	e, trips = open()
+	key, url = victim(trips, 5)
+	proxy.stall.Store(&key)
+	fails(e, url, "")
+	proxy.stall.Store(nil)
+
 	// Truncated: half the object.
-	key, url = victim(1)
+	e, trips = open()
+	key, url = victim(trips, 6)
 	local := filepath.Join(sample, strings.TrimPrefix(key, "sample/"))
 	data, err := os.ReadFile(local)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(key)), data[:len(data)/2], 0o644))
 	srv.Upload(t, "lake", strings.TrimSuffix(key, filepath.Base(key)), dir)
-	fails(scan, url)
+	fails(e, url, "changed while the query read it")
 	// Whole again, so that the next case's object is the only one at fault.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(key)), data, 0o644))
 	srv.Upload(t, "lake", strings.TrimSuffix(key, filepath.Base(key)), dir)
-	got, _ := answer(t, e, scan)
-	want, _ := answer(t, openOn(t, sample, t.TempDir(), engine.Options{}), scan)
-	require.Equal(t, want, got)
 
 	// Deleted.
-	key, url = victim(2)
+	e, trips = open()
+	key, url = victim(trips, 7)
 	srv.Delete(t, "lake", key)
-	fails(scan, url)
+	fails(e, url, "")
+}
+
+// An object rewritten after the engine read it, or after the catalog
+// listed it, is never read as its old self nor planned with its old
+// statistics: the query that meets the change fails with one line, and
+// the next one answers from the new version.
+func TestObjectStorageRewritten(t *testing.T) {
+	srv, _ := behindProxy(t)
+	ext := fixture.ExtensionDir(t)
+	local := t.TempDir()
+	require.NoError(t, os.CopyFS(local, os.DirFS(fixture.Sample())))
+	e := openOn(t, "s3://lake/sample/", t.TempDir(), engine.Options{Sandbox: true, ExtensionDir: ext})
+	queries := []string{
+		"SELECT count(*), round(sum(fare), 6) FROM trips",
+		"SELECT count(*), min(fare), max(fare) FROM trips", // from statistics
+		"SELECT count(*) FROM trips WHERE fare > 60",       // pruned
+	}
+	check := func() {
+		t.Helper()
+		ref := openOn(t, local, t.TempDir(), engine.Options{})
+		for _, q := range queries {
+			want, _ := answer(t, ref, q)
+			got, _ := answer(t, e, q)
+			require.Equal(t, want, got, q)
+		}
+	}
+	trips, _ := e.Catalog().Snapshot().Table("trips")
+	// rewrite replaces trips' i-th object (and the local copy) by its
+	// first n rows.
+	rewrite := func(i, n int) string {
+		_, key := storageSplit(trips.Files[i].Path)
+		rel := strings.TrimPrefix(key, "sample/")
+		dir := t.TempDir()
+		fixture.Exec(t, fixture.DB(t), fmt.Sprintf("COPY (SELECT * FROM read_parquet('%s') ORDER BY ALL LIMIT %d) TO '%s' (FORMAT parquet)",
+			filepath.Join(fixture.Sample(), rel), n, filepath.Join(dir, filepath.Base(key))))
+		data, err := os.ReadFile(filepath.Join(dir, filepath.Base(key)))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(local, rel), data, 0o644))
+		srv.Upload(t, "lake", strings.TrimSuffix(key, filepath.Base(key)), dir)
+		return trips.Files[i].Path
+	}
+
+	// Rewritten after the engine listed it, before it read it: unknown to
+	// the catalog. (Objects the engine has read already it answers from
+	// as listed, without a request.)
+	object := rewrite(4, 3)
+	rows, err := e.Query(context.Background(), queries[0])
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Release()
+	}
+	require.Error(t, err)
+	require.Equal(t, fault.Unavailable, fault.KindOf(err), "%v", err)
+	require.Equal(t, "table trips: object "+object+" changed while the query read it: run the query again", err.Error())
+	check()
+
+	// Rewritten after the engine read it, then listed by a refresh:
+	// answered at once, from the new version.
+	rewrite(5, 5)
+	require.NoError(t, e.Refresh(context.Background()))
+	check()
+
+	// Rewritten again after the catalog listed it, before a query: the
+	// table is listed again before the query plans.
+	rewrite(6, 7)
+	require.NoError(t, e.Catalog().Refresh(context.Background()))
+	rewrite(6, 2)
+	check()
 }
