@@ -166,7 +166,7 @@ func TestShellCtrlCCancelsQuery(t *testing.T) {
 	tm.expect("qry> ", 30*time.Second)
 	tm.send("SELECT count(*) FROM range(1000000000000) r(i) WHERE i % 7 = 3;\r")
 	tm.expect("running", 10*time.Second) // the progress line after a second
-	tm.send("\x03") // the query would run for hours: the bound says it was canceled
+	tm.send("\x03")                      // the query would run for hours: the bound says it was canceled
 	tm.expect("query canceled", 10*time.Second)
 	tm.atPrompt()
 	tm.send("SELECT 6 * 7 AS back;\r")
