@@ -163,6 +163,9 @@ type Writable struct {
 	Tick           time.Duration
 	PartitionBy    []string // declared column names, in directory order
 	TargetFileSize int64
+	// WAL is the local directory of the write-ahead log, tick journal and
+	// writer lock ("": _qry_wal inside the table's local root).
+	WAL string
 }
 
 // WritableColumn is a declared column of a writable table.
@@ -366,7 +369,7 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 	}
 	if opts.Config != nil {
 		for _, t := range opts.Config.Tables {
-			if t.Writable != nil {
+			if t.Writable != nil && !storage.IsRemote(t.Path) {
 				// A writable table's archive starts empty.
 				if err := os.MkdirAll(t.Path, 0o755); err != nil {
 					db.Close()
@@ -428,6 +431,9 @@ func (c *Catalog) defs() []tableDef {
 			if t.Writable != nil {
 				d.format = "parquet"
 				d.writable = writableOf(t)
+				if storage.IsRemote(d.root) && !strings.HasSuffix(d.root, "/") {
+					d.root += "/" // a prefix its ticks write under, not one object
+				}
 			}
 			for _, col := range t.Columns {
 				if d.writable != nil && slices.ContainsFunc(d.writable.PartitionBy, func(k string) bool { return strings.EqualFold(k, col.Name) }) {
@@ -443,7 +449,7 @@ func (c *Catalog) defs() []tableDef {
 
 // writableOf turns a checked declaration into a Writable.
 func writableOf(t TableConfig) *Writable {
-	w := &Writable{Tick: 10 * time.Second, TargetFileSize: 64 << 20}
+	w := &Writable{Tick: 10 * time.Second, TargetFileSize: 64 << 20, WAL: t.Writable.WAL}
 	if d, err := time.ParseDuration(t.Writable.Tick); err == nil && d > 0 {
 		w.Tick = d
 	}

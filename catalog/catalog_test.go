@@ -219,6 +219,10 @@ tables:
 		{"no path", "tables:\n  - name: x\n", "path is missing"},
 		{"twice", "tables:\n  - {name: x, path: a}\n  - {name: X, path: b}\n", "declared twice"},
 		{"not yaml", "tables: [", "yaml"},
+		{"remote writable without wal", "tables:\n  - name: x\n    path: s3://b/x/\n    columns: [{name: a, type: INT}]\n    writable: {tick: 1s}\n",
+			"a writable table on object storage needs wal: a local directory"},
+		{"wal on object storage", "tables:\n  - name: x\n    path: s3://b/x/\n    columns: [{name: a, type: INT}]\n    writable: {wal: s3://b/wal/}\n",
+			"the write-ahead log is on local disk"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := catalog.ParseConfig([]byte(tc.yaml))

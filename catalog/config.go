@@ -58,6 +58,11 @@ type WritableConfig struct {
 	// TargetFileSize is the size compaction merges small archive files up
 	// to ("64MB", the default).
 	TargetFileSize string `yaml:"target_file_size"`
+	// WAL is the local directory of the table's write-ahead log, tick
+	// journal and writer lock: by default _qry_wal inside a local path.
+	// A table on object storage must name one (its writes are durable
+	// on local disk before a tick uploads them).
+	WAL string `yaml:"wal"`
 }
 
 // ColumnConfig is one column of an explicit schema.
@@ -156,6 +161,12 @@ func (c *Config) Check() []error {
 					bad(i, "writable", "tick %q is not a positive duration", w.Tick)
 				}
 			}
+			if storage.IsRemote(t.Path) && w.WAL == "" {
+				bad(i, "writable", "a writable table on object storage needs wal: a local directory for its write-ahead log")
+			}
+			if storage.IsRemote(w.WAL) {
+				bad(i, "writable", "wal %q: the write-ahead log is on local disk, not object storage", w.WAL)
+			}
 			if w.TargetFileSize != "" {
 				if _, err := ParseSize(w.TargetFileSize); err != nil {
 					bad(i, "writable", "target_file_size: %v", err)
@@ -211,6 +222,9 @@ func (c *Config) Resolve(dir string) {
 	for i := range c.Tables {
 		if !filepath.IsAbs(c.Tables[i].Path) && !storage.IsRemote(c.Tables[i].Path) {
 			c.Tables[i].Path = filepath.Join(dir, c.Tables[i].Path)
+		}
+		if w := c.Tables[i].Writable; w != nil && w.WAL != "" && !filepath.IsAbs(w.WAL) && !storage.IsRemote(w.WAL) {
+			w.WAL = filepath.Join(dir, w.WAL)
 		}
 	}
 	for i := range c.Data {

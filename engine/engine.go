@@ -220,7 +220,11 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		e.Close()
 		return nil, err
 	}
-	e.live, err = live.Open(ctx, live.Options{DB: db, Catalog: cat, Schema: CatalogName, Logger: log,
+	var objects live.ObjectStore
+	if s3, _ := cat.Storage(); s3 != nil {
+		objects = s3
+	}
+	e.live, err = live.Open(ctx, live.Options{DB: db, Catalog: cat, Schema: CatalogName, Logger: log, Objects: objects,
 		Scan:      func(t *catalog.Table, files []*catalog.File) (string, error) { return t.Scan(files, e.via()) },
 		SyncViews: func(c *duck.Conn) error { return e.syncViewsOn(c) }})
 	if err != nil {

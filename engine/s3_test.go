@@ -107,7 +107,9 @@ type countingProxy struct {
 	gets  atomic.Int64
 	reset atomic.Pointer[string]
 	stall atomic.Pointer[string] // requests for this key get no answer until the client gives up
-	srv   *httptest.Server
+	// refuseCopies answers CopyObject requests with AccessDenied.
+	refuseCopies atomic.Bool
+	srv          *httptest.Server
 }
 
 func newCountingProxy(t *testing.T, endpoint string) *countingProxy {
@@ -123,6 +125,12 @@ func newCountingProxy(t *testing.T, endpoint string) *countingProxy {
 		}
 		if k := p.stall.Load(); k != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, *k) {
 			<-r.Context().Done()
+			return
+		}
+		if p.refuseCopies.Load() && r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>copies refused by the test</Message></Error>`)
 			return
 		}
 		if k := p.reset.Load(); k != nil && strings.HasSuffix(r.URL.Path, *k) {

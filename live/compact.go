@@ -5,7 +5,7 @@ package live
 import (
 	"context"
 	"fmt"
-	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -157,6 +157,9 @@ func (tr *Tier) Compact(ctx context.Context, table string) (int, error) {
 
 // compact is Compact with lt.work held; min as in compactGroups.
 func (tr *Tier) compact(ctx context.Context, lt *tbl, min int) (int, error) {
+	if err := tr.finish(ctx, lt); err != nil {
+		return 0, err
+	}
 	t, ok := tr.cat.Snapshot().Table(lt.name)
 	if !ok {
 		return 0, fmt.Errorf("table %s is gone from the catalog", lt.name)
@@ -171,13 +174,13 @@ func (tr *Tier) compact(ctx context.Context, lt *tbl, min int) (int, error) {
 			dataCols = append(dataCols, connectors.QuoteIdent(c.Name))
 		}
 	}
-	var renames [][2]string
-	var removes []string // relative to the root
-	var retired []string // as the catalog names them
+	h := &pendingHandover{compaction: true}
 	cleanup := func() {
-		for _, r := range renames {
-			_ = os.Remove(filepath.Join(lt.root, r[0]))
+		tmps := make([]string, len(h.renames))
+		for i, r := range h.renames {
+			tmps[i] = r[0]
 		}
+		_ = lt.arc.remove(ctx, tmps)
 	}
 	stamp := time.Now().UnixNano()
 	for i, g := range groups {
@@ -186,79 +189,42 @@ func (tr *Tier) compact(ctx context.Context, lt *tbl, min int) (int, error) {
 			cleanup()
 			return 0, err
 		}
-		dir := filepath.Dir(g[0].Path)
-		rel, err := filepath.Rel(lt.root, dir)
+		first, err := lt.arc.rel(g[0].Path)
 		if err != nil {
 			cleanup()
 			return 0, err
 		}
+		dir := path.Dir(first)
 		name := fmt.Sprintf("compact-%020d-%d.parquet", archiveSeq(g[len(g)-1]), stamp+int64(i))
-		tmp := filepath.Join(rel, tmpPrefix+name)
-		renames = append(renames, [2]string{tmp, filepath.Join(rel, name)})
+		tmp := path.Join(dir, tmpPrefix+name)
+		h.renames = append(h.renames, [2]string{tmp, path.Join(dir, name)})
 		q := fmt.Sprintf("SELECT %s FROM %s", strings.Join(dataCols, ", "), scan)
-		if err := lt.writeParquet(ctx, q, filepath.Join(lt.root, tmp)); err != nil {
+		if err := lt.writeParquet(ctx, q, tmp); err != nil {
 			cleanup()
-			return 0, fmt.Errorf("table %s: compacting %s: %w", lt.name, dir, err)
+			return 0, fmt.Errorf("table %s: compacting %s: %w", lt.name, lt.arc.path(dir), err)
 		}
 		for _, f := range g {
-			r, _ := filepath.Rel(lt.root, f.Path)
-			removes = append(removes, r)
-			retired = append(retired, f.Path)
+			r, err := lt.arc.rel(f.Path)
+			if err != nil {
+				cleanup()
+				return 0, err
+			}
+			h.removes = append(h.removes, r)
+			h.retire = append(h.retire, f.Path)
 		}
 	}
 	lt.mu.Lock()
 	archived := lt.archived
 	lt.mu.Unlock()
 	// From here a crash finishes the swap at the next start.
-	if err := lt.writeJournal(journal{Archived: archived, Renames: renames, Removes: removes}); err != nil {
+	if err := lt.writeJournal(journal{Archived: archived, Renames: h.renames, Removes: h.removes}); err != nil {
 		cleanup()
 		return 0, err
 	}
-	lt.mu.Lock()
-	tr.handover.Lock()
-	ep, err := tr.swapIn(lt, renames, retired)
-	tr.handover.Unlock()
-	lt.mu.Unlock()
-	if err != nil {
+	if err := tr.handOver(ctx, lt, h); err != nil {
 		return 0, err
 	}
-	lt.addPending(removes)
-	if err := lt.writeJournal(journal{Archived: archived}); err != nil {
-		return 0, err
-	}
-	tr.bg.Add(1)
-	go func() {
-		defer tr.bg.Done()
-		tr.removeRetired(lt, ep, removes, retired)
-	}()
-	return len(removes), nil
-}
-
-// swapIn renames merged files into place and has the catalog list them
-// instead of the files they replace. lt.mu and tr.handover are held.
-func (tr *Tier) swapIn(lt *tbl, renames [][2]string, retired []string) (uint64, error) {
-	dirs := map[string]bool{}
-	for _, r := range renames {
-		final := filepath.Join(lt.root, r[1])
-		if err := os.Rename(filepath.Join(lt.root, r[0]), final); err != nil {
-			return 0, err
-		}
-		dirs[filepath.Dir(final)] = true
-	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return 0, err
-		}
-	}
-	tr.cat.Retire(retired...)
-	if err := tr.cat.RefreshTable(context.Background(), lt.name); err != nil {
-		return 0, err
-	}
-	if err := tr.opts.SyncViews(lt.c); err != nil {
-		return 0, err
-	}
-	lt.gen.Add(1)
-	return tr.readers.advance(), nil
+	return len(h.removes), nil
 }
 
 // removeRetired deletes the files a compaction replaced once no query of
@@ -268,22 +234,17 @@ func (tr *Tier) removeRetired(lt *tbl, ep uint64, removes, retired []string) {
 	if err := tr.readers.waitFor(tr.bgCtx, ep); err != nil {
 		return
 	}
-	dirs := map[string]bool{}
-	for _, r := range removes {
-		p := filepath.Join(lt.root, r)
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-			tr.log.Warn("compaction: old file not removed", "table", lt.name, "file", p, "err", err)
-			return
-		}
-		dirs[filepath.Dir(p)] = true
-	}
-	for d := range dirs {
-		_ = syncDir(d)
+	if err := lt.arc.remove(tr.bgCtx, removes); err != nil {
+		tr.log.Warn("compaction: old files not removed", "table", lt.name, "err", err)
+		return
 	}
 	tr.cat.Forget(retired...)
 	lt.donePending(removes)
 	lt.work.Lock()
 	defer lt.work.Unlock()
+	if lt.unfinished != nil {
+		return // its journal stands until it is done
+	}
 	lt.mu.Lock()
 	archived := lt.archived
 	lt.mu.Unlock()

@@ -27,6 +27,7 @@ import (
 	"github.com/qry-dev/qry/fault"
 	"github.com/qry-dev/qry/internal/duck"
 	"github.com/qry-dev/qry/live/wal"
+	"github.com/qry-dev/qry/storage"
 )
 
 // LiveCatalog is the in-memory database holding writable tables' live rows.
@@ -48,6 +49,10 @@ type tbl struct {
 	ident  string // qry_live.main."name"
 	walDir string
 	log    *wal.Log
+	arc    archive // where its Parquet files go
+	// unfinished is a hand-over that failed, done again before the next
+	// tick or compaction (lt.work guards it).
+	unfinished *pendingHandover
 
 	// mu serializes writes (sequence numbers are handed out and the WAL
 	// appended in commit order) and the tick's hand-over.
@@ -100,7 +105,19 @@ func (lt *tbl) donePending(rel []string) {
 func (tr *Tier) openTable(ctx context.Context, t *catalog.Table) (*tbl, error) {
 	lt := &tbl{name: t.Name, root: t.Root, decl: t.Writable,
 		ident:  LiveCatalog + ".main." + connectors.QuoteIdent(t.Name),
-		walDir: filepath.Join(t.Root, WALDirName)}
+		walDir: filepath.Join(t.Root, WALDirName), arc: localArchive{root: t.Root}}
+	if t.Writable.WAL != "" {
+		lt.walDir = t.Writable.WAL
+	}
+	if storage.IsRemote(t.Root) {
+		if tr.opts.Objects == nil {
+			return nil, fmt.Errorf("%s is on object storage, and none is configured", t.Root)
+		}
+		if t.Writable.WAL == "" {
+			return nil, fmt.Errorf("%s is on object storage: declare writable.wal, a local directory for its write-ahead log", t.Root)
+		}
+		lt.arc = objectArchive{store: tr.opts.Objects, root: t.Root, staging: filepath.Join(lt.walDir, "upload")}
+	}
 	c, err := tr.connect()
 	if err != nil {
 		return nil, err
@@ -145,7 +162,7 @@ func (tr *Tier) openTable(ctx context.Context, t *catalog.Table) (*tbl, error) {
 		tr.log.Info("writable table is written by another qry process: reading its archive only", "table", lt.name)
 		return lt, lt.follow(ctx, tr.cat)
 	}
-	if err := lt.recover(); err != nil {
+	if err := lt.recover(ctx); err != nil {
 		return nil, err
 	}
 	// The catalog was listed before recovery renamed or removed files.
@@ -224,14 +241,16 @@ func (lt *tbl) follow(ctx context.Context, cat *catalog.Catalog) error {
 	}
 	swapped := true
 	for _, r := range j.Renames {
-		if _, err := os.Stat(filepath.Join(lt.root, r[1])); err != nil {
+		if ok, err := lt.arc.exists(ctx, r[1]); err != nil {
+			return err
+		} else if !ok {
 			swapped = false
 		}
 	}
 	if swapped && len(j.Removes) > 0 {
 		retired := make([]string, len(j.Removes))
 		for i, r := range j.Removes {
-			retired[i] = filepath.Join(lt.root, r)
+			retired[i] = lt.arc.path(r)
 		}
 		cat.Retire(retired...)
 	}
@@ -681,28 +700,16 @@ func syncDir(dir string) error {
 // recover finishes a tick or compaction a crash interrupted: renames that
 // the journal promised are done (or found done), files a compaction
 // replaced are removed, and stray temporary files are deleted.
-func (lt *tbl) recover() error {
+func (lt *tbl) recover(ctx context.Context) error {
 	j, err := lt.readJournal()
 	if err != nil {
 		return err
 	}
-	for _, r := range j.Renames {
-		tmp, final := filepath.Join(lt.root, r[0]), filepath.Join(lt.root, r[1])
-		if _, err := os.Stat(tmp); err == nil {
-			if err := os.Rename(tmp, final); err != nil {
-				return err
-			}
-			if err := syncDir(filepath.Dir(final)); err != nil {
-				return err
-			}
-		} else if _, err := os.Stat(final); err != nil {
-			return fmt.Errorf("tick journal: neither %s nor %s exists", tmp, final)
-		}
+	if err := lt.arc.promote(ctx, j.Renames); err != nil {
+		return fmt.Errorf("table %s: finishing an interrupted tick: %w", lt.name, err)
 	}
-	for _, rm := range j.Removes {
-		if err := os.Remove(filepath.Join(lt.root, rm)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	if err := lt.arc.remove(ctx, j.Removes); err != nil {
+		return fmt.Errorf("table %s: finishing an interrupted compaction: %w", lt.name, err)
 	}
 	if len(j.Renames) > 0 || len(j.Removes) > 0 {
 		if err := lt.writeJournal(journal{Archived: j.Archived}); err != nil {
@@ -710,19 +717,7 @@ func (lt *tbl) recover() error {
 		}
 	}
 	lt.archived = j.Archived
-	// Temporary files of an unfinished tick or compaction.
-	return filepath.WalkDir(lt.root, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == WALDirName {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasPrefix(d.Name(), tmpPrefix) {
-			return os.Remove(path)
-		}
-		return nil
-	})
+	return lt.arc.cleanTemp(ctx)
 }
 
 const tmpPrefix = ".qry-tmp-"

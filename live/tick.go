@@ -6,8 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"time"
 
@@ -59,10 +58,11 @@ func (tr *Tier) runTicks(ctx context.Context) {
 }
 
 // Tick archives a writable table's live rows now: they are written as
-// Parquet files (one per partition) under temporary names, fsynced, then,
-// in one step that queries cannot straddle, renamed into the table's
-// directory, added to the catalog and removed from the live tier. The
-// write-ahead log segments they came from are removed last.
+// Parquet files (one per partition) under temporary names, made durable
+// (fsynced, or uploaded whole to object storage), then, in one step that
+// queries cannot straddle, moved into the table's archive, added to the
+// catalog and removed from the live tier. The write-ahead log segments
+// they came from are removed last.
 func (tr *Tier) Tick(ctx context.Context, table string) (err error) {
 	lt, ok := tr.tables[strings.ToLower(table)]
 	if !ok {
@@ -83,6 +83,9 @@ func (tr *Tier) Tick(ctx context.Context, table string) (err error) {
 	}()
 	lt.work.Lock()
 	defer lt.work.Unlock()
+	if err := tr.finish(ctx, lt); err != nil {
+		return err
+	}
 	lt.mu.Lock()
 	upto := lt.seq
 	if upto == lt.archived {
@@ -118,61 +121,116 @@ func (tr *Tier) Tick(ctx context.Context, table string) (err error) {
 		err = lt.writeJournal(journal{Archived: upto, Renames: renames})
 	}
 	if err != nil {
-		for _, r := range renames {
-			_ = os.Remove(filepath.Join(lt.root, r[0]))
+		tmps := make([]string, len(renames))
+		for i, r := range renames {
+			tmps[i] = r[0]
 		}
+		_ = lt.arc.remove(ctx, tmps)
 		return err
 	}
-	// The hand-over: no query plans or starts meanwhile.
+	return tr.handOver(ctx, lt, &pendingHandover{renames: renames, upto: upto, segments: old})
+}
+
+// pendingHandover is a tick's or a compaction's hand-over, from the moment
+// the journal promises its renames until it is done. One that failed (the
+// object store did not answer, say) is done again before the table's next
+// tick or compaction, and until then its files stay hidden from the
+// catalog: nothing it archived is read twice.
+type pendingHandover struct {
+	renames [][2]string
+	// A tick's: the rows archived, and the log segments that hold them.
+	upto     uint64
+	segments []string
+	// A compaction's: the files it replaces (relative, and as the catalog
+	// names them).
+	compaction      bool
+	removes, retire []string
+}
+
+// finish does the hand-over a failure left undone, if any. lt.work is held.
+func (tr *Tier) finish(ctx context.Context, lt *tbl) error {
+	if lt.unfinished == nil {
+		return nil
+	}
+	return tr.handOver(ctx, lt, lt.unfinished)
+}
+
+// handOver moves a tick's or compaction's files into place and hands them
+// to queries; on failure it is kept to be done again (see pendingHandover).
+// lt.work is held.
+func (tr *Tier) handOver(ctx context.Context, lt *tbl, h *pendingHandover) error {
+	finals := make([]string, len(h.renames))
+	for i, r := range h.renames {
+		finals[i] = lt.arc.path(r[1])
+	}
+	// Hidden from the catalog until the hand-over is whole (a refresh of
+	// its own may list the archive meanwhile).
+	tr.cat.Retire(finals...)
+	lt.unfinished = h
+	// No query plans or starts meanwhile.
 	lt.mu.Lock()
 	tr.handover.Lock()
-	err = tr.publish(lt, renames, upto)
+	var ep uint64
+	err := lt.arc.promote(ctx, h.renames)
+	if err == nil {
+		tr.cat.Forget(finals...)
+		if h.compaction {
+			tr.cat.Retire(h.retire...)
+		} else {
+			lt.archived = h.upto
+		}
+		if err = tr.cat.RefreshTable(context.Background(), lt.name); err == nil {
+			err = tr.opts.SyncViews(lt.c)
+		}
+		if err == nil && !h.compaction {
+			err = lt.c.Exec(fmt.Sprintf("DELETE FROM %s WHERE %s <= %d", lt.ident, seqCol, h.upto))
+		}
+		if err != nil {
+			// Not handed over: the files hide again, the old ones show.
+			tr.cat.Retire(finals...)
+			if h.compaction {
+				tr.cat.Forget(h.retire...)
+			}
+			_ = tr.cat.RefreshTable(context.Background(), lt.name)
+			_ = tr.opts.SyncViews(lt.c)
+		} else if h.compaction {
+			ep = tr.readers.advance()
+		}
+	}
+	if err == nil {
+		lt.gen.Add(1)
+	}
 	tr.handover.Unlock()
 	lt.mu.Unlock()
 	if err != nil {
-		return err
+		return fmt.Errorf("table %s: hand-over of archived files (done again at the next tick): %w", lt.name, err)
 	}
-	if err := lt.writeJournal(journal{Archived: upto}); err != nil {
-		return err
-	}
-	return lt.log.Remove(old)
-}
-
-// publish renames a tick's files into place, refreshes the catalog and the
-// views, and drops the archived rows from the live tier. lt.mu and
-// tr.handover are held.
-func (tr *Tier) publish(lt *tbl, renames [][2]string, upto uint64) error {
-	dirs := map[string]bool{}
-	for _, r := range renames {
-		final := filepath.Join(lt.root, r[1])
-		if err := os.Rename(filepath.Join(lt.root, r[0]), final); err != nil {
+	lt.unfinished = nil
+	lt.mu.Lock()
+	archived := lt.archived
+	lt.mu.Unlock()
+	if !h.compaction {
+		if err := lt.writeJournal(journal{Archived: archived}); err != nil {
 			return err
 		}
-		dirs[filepath.Dir(final)] = true
+		return lt.log.Remove(h.segments)
 	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return err
-		}
-	}
-	lt.archived = upto
-	if err := tr.cat.RefreshTable(context.Background(), lt.name); err != nil {
+	lt.addPending(h.removes)
+	if err := lt.writeJournal(journal{Archived: archived}); err != nil {
 		return err
 	}
-	if err := tr.opts.SyncViews(lt.c); err != nil {
-		return err
-	}
-	if err := lt.c.Exec(fmt.Sprintf("DELETE FROM %s WHERE %s <= %d", lt.ident, seqCol, upto)); err != nil {
-		return err
-	}
-	lt.gen.Add(1)
+	tr.bg.Add(1)
+	go func() {
+		defer tr.bg.Done()
+		tr.removeRetired(lt, ep, h.removes, h.retire)
+	}()
 	return nil
 }
 
 // writeArchive writes the rows of src (a copy of live rows up to a
 // sequence number) as Parquet, one file per partition, under temporary
 // names; it returns the renames that put them in place (relative to the
-// root).
+// archive).
 func (tr *Tier) writeArchive(ctx context.Context, lt *tbl, src string, upto uint64) ([][2]string, error) {
 	t, ok := tr.cat.Snapshot().Table(lt.name)
 	if !ok {
@@ -205,16 +263,13 @@ func (tr *Tier) writeArchive(ctx context.Context, lt *tbl, src string, upto uint
 				where += fmt.Sprintf(" AND %s = CAST('%s' AS %s)", connectors.QuoteIdent(key), strings.ReplaceAll(*vals[k], "'", "''"), typ)
 			}
 		}
-		rel := filepath.Join(dir...)
+		rel := path.Join(dir...)
 		name := fmt.Sprintf("part-%020d-%d.parquet", upto, i)
-		tmp := filepath.Join(rel, tmpPrefix+name)
-		if err := os.MkdirAll(filepath.Join(lt.root, rel), 0o755); err != nil {
-			return renames, err
-		}
+		tmp := path.Join(rel, tmpPrefix+name)
 		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(dataCols, ", "), src, where, seqCol)
-		renames = append(renames, [2]string{tmp, filepath.Join(rel, name)})
-		if err := lt.writeParquet(ctx, q, filepath.Join(lt.root, tmp)); err != nil {
-			return renames, fmt.Errorf("table %s: archive %s: %w", lt.name, filepath.Join(lt.root, rel, name), err)
+		renames = append(renames, [2]string{tmp, path.Join(rel, name)})
+		if err := lt.writeParquet(ctx, q, tmp); err != nil {
+			return renames, fmt.Errorf("table %s: archive %s: %w", lt.name, lt.arc.path(path.Join(rel, name)), err)
 		}
 	}
 	return renames, nil
@@ -259,45 +314,32 @@ func (tr *Tier) partitions(ctx context.Context, lt *tbl, src string) ([][]*strin
 	return out, rows.Err()
 }
 
-// writeParquet writes a query's result to path and fsyncs it.
-func (lt *tbl) writeParquet(ctx context.Context, query, path string) (err error) {
+// writeParquet writes a query's result as the archive's file rel, durably.
+func (lt *tbl) writeParquet(ctx context.Context, query, rel string) error {
 	rows, err := lt.arch.Query(ctx, query)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+	return lt.arc.write(ctx, rel, func(f io.Writer) error {
+		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithStats(true),
+			parquet.WithMaxRowGroupLength(1<<20))
+		// The writer closes what it writes to: give it f without Close, so
+		// f can still be made durable.
+		w, err := pqarrow.NewFileWriter(rows.Schema(), struct{ io.Writer }{f}, props, pqarrow.DefaultWriterProps())
 		if err != nil {
-			_ = os.Remove(path)
+			return err
 		}
-	}()
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithStats(true),
-		parquet.WithMaxRowGroupLength(1<<20))
-	// The writer closes what it writes to: give it f without Close, so f
-	// can still be fsynced.
-	w, err := pqarrow.NewFileWriter(rows.Schema(), struct{ io.Writer }{f}, props, pqarrow.DefaultWriterProps())
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		if err := w.WriteBuffered(rows.RecordBatch()); err != nil {
+		for rows.Next() {
+			if err := w.WriteBuffered(rows.RecordBatch()); err != nil {
+				_ = w.Close()
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
 			_ = w.Close()
 			return err
 		}
-	}
-	if err := rows.Err(); err != nil {
-		_ = w.Close()
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return f.Sync()
+		return w.Close()
+	})
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// SyncViews re-makes the engine's views over the catalog as it is now,
 	// on c. A tick and a compaction call it inside their hand-over.
 	SyncViews func(c *duck.Conn) error
+	// Objects is the object store of tables whose archive is on one (nil
+	// when every root is local).
+	Objects ObjectStore
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }

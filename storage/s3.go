@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -154,11 +156,55 @@ func (s *S3) Open(ctx context.Context, path string, n int64) (io.ReadCloser, err
 	return out.Body, nil
 }
 
+// Put writes an object from a local file (PutObject: up to 5 GB).
+func (s *S3) Put(ctx context.Context, path string, f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	bucket, key := Split(path)
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		Body: f, ContentLength: aws.Int64(st.Size())})
+	if err != nil {
+		return s.fail("write", path, err)
+	}
+	return nil
+}
+
+// Copy copies an object within the store (CopyObject: up to 5 GB); the
+// copy is whole or absent.
+func (s *S3) Copy(ctx context.Context, from, to string) error {
+	fb, fk := Split(from)
+	tb, tk := Split(to)
+	// URL-encoded, slashes kept; a plus is encoded too, as some servers
+	// decode it as a space.
+	src := fb + "/" + strings.NewReplacer("%2F", "/", "+", "%2B").Replace(url.PathEscape(fk))
+	_, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(tb), Key: aws.String(tk), CopySource: aws.String(src)})
+	if err != nil {
+		return s.fail("copy "+from+" to", to, err)
+	}
+	return nil
+}
+
+// Delete removes an object; a missing one is no error.
+func (s *S3) Delete(ctx context.Context, path string) error {
+	bucket, key := Split(path)
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		if err := s.fail("delete", path, err); !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // fail words an SDK error in one line that names the object and what the
 // store said.
 func (s *S3) fail(op, path string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
+		if code := ae.ErrorCode(); code == "NotFound" || code == "NoSuchKey" {
+			return fmt.Errorf("%w: %s %s: %w", ErrStorage, op, path, fs.ErrNotExist)
+		}
 		return fmt.Errorf("%w: %s %s: %s: %s", ErrStorage, op, path, ae.ErrorCode(), ae.ErrorMessage())
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
