@@ -13,9 +13,12 @@
 // refreshes the catalog and the engine's views, and drops the archived
 // rows.
 //
+// The archive is a local directory or a prefix on object storage (see
+// archive); the log and journal are always on local disk.
+//
 // The engine sees the tier through a small surface: Select (the SQL of a
 // table's live rows, for its view), Generation (for cached results), Append
 // and Tick, and BeginRead around each query. live imports catalog,
-// connectors (to quote names) and internal/duck; never engine, planner or
+// connectors (to quote names), storage and internal/duck; never engine, planner or
 // the servers.
 package live
