@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/connectors/csv"
 	"github.com/qry-dev/qry/connectors/geojson"
 	"github.com/qry-dev/qry/storage"
 )
@@ -57,6 +58,7 @@ func (c *Catalog) openStorage(ctx context.Context) error {
 	if g, ok := c.conns["geojson"].(*geojson.Connector); ok {
 		g.Objects = s3
 	}
+	c.conns["csv"] = csv.Connector{Objects: s3}
 	return nil
 }
 

@@ -198,14 +198,16 @@ func isTextName(p string) bool {
 	return false
 }
 
-// TestCSVOddFiles runs the text differential over generated files of the
-// kinds real corpora hold: every one DuckDB reads must come back from qry
-// identical; one DuckDB refuses must be left out with DuckDB's reason; the
-// encodings DuckDB's default refuses, qry reads as DuckDB does with the
-// encoding named.
-func TestCSVOddFiles(t *testing.T) {
-	dir := t.TempDir()
-	ref := fixture.DB(t)
+// oddCSV is a generated text file, what qry and DuckDB should make of it,
+// and DuckDB's read when not read_csv(path).
+type oddCSV struct {
+	content []byte
+	want    textOutcome
+	ref     string
+}
+
+// oddCSVFiles are text files of the kinds real corpora hold, by name.
+func oddCSVFiles(t *testing.T) map[string]oddCSV {
 	var long strings.Builder
 	long.WriteString("a,b\n")
 	for i := range 25000 {
@@ -222,11 +224,7 @@ func TestCSVOddFiles(t *testing.T) {
 	for _, r := range "id,name\n1,Zoë\n" {
 		utf16be = append(utf16be, byte(r>>8), byte(r))
 	}
-	files := map[string]struct {
-		content []byte
-		want    textOutcome
-		ref     string // DuckDB's read, when not read_csv(path)
-	}{
+	return map[string]oddCSV{
 		"utf16be.csv": {content: utf16be, want: textBothRefuse},
 		// DuckDB compares a double with a decimal literal through a
 		// conversion off by an ulp here: "c > max" holds for the max.
@@ -258,6 +256,17 @@ func TestCSVOddFiles(t *testing.T) {
 		"gzipped.csv.gz":      {content: gzipped(t, "a,b\n1,2\n3,4\n"), want: textAgreed},
 		"gzipped tabs.tsv.gz": {content: gzipped(t, "a\tb\n1\t2\n"), want: textAgreed},
 	}
+}
+
+// TestCSVOddFiles runs the text differential over generated files of the
+// kinds real corpora hold: every one DuckDB reads must come back from qry
+// identical; one DuckDB refuses must be left out with DuckDB's reason; the
+// encodings DuckDB's default refuses, qry reads as DuckDB does with the
+// encoding named.
+func TestCSVOddFiles(t *testing.T) {
+	dir := t.TempDir()
+	ref := fixture.DB(t)
+	files := oddCSVFiles(t)
 	for name, tc := range files {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)

@@ -10,16 +10,28 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/qry-dev/qry/connectors"
+	"github.com/qry-dev/qry/storage"
 )
 
 // Connector is the CSV connector.
-type Connector struct{}
+type Connector struct {
+	// Objects reads files on object storage (s3:// paths); nil when every
+	// root is local.
+	Objects Objects
+}
+
+// Objects is what the connector needs of an object store: the first bytes
+// of an object.
+type Objects interface {
+	Open(ctx context.Context, path string, n int64) (io.ReadCloser, error)
+}
 
 var _ connectors.Connector = Connector{}
 
@@ -102,14 +114,20 @@ func args(m map[string]string) string {
 // names: utf-16 for a little-endian UTF-16 mark, "" for none (a UTF-8 mark
 // DuckDB skips by itself). DuckDB's reader has no big-endian UTF-16: such a
 // file is refused with that reason.
-func bomEncoding(path string) (string, error) {
-	f, err := os.Open(path)
+func (c Connector) bomEncoding(ctx context.Context, path string) (string, error) {
+	var f io.ReadCloser
+	var err error
+	if storage.IsRemote(path) && c.Objects != nil {
+		f, err = c.Objects.Open(ctx, path, 2)
+	} else {
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		return "", nil // the reader reports it
 	}
 	defer f.Close()
 	var b [2]byte
-	n, _ := f.Read(b[:])
+	n, _ := io.ReadFull(f, b[:])
 	switch {
 	case n == 2 && b[0] == 0xff && b[1] == 0xfe:
 		return "utf-16", nil
@@ -183,7 +201,7 @@ func sniff(ctx context.Context, db *sql.DB, path string, user map[string]string)
 // big-endian one is refused: DuckDB has no reader for it); a file that is not
 // valid UTF-8 is read as latin-1 (FileInfo.Read says so); qry.yaml's
 // encoding option overrides both.
-func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[string]string) (connectors.FileInfo, error) {
+func (c Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[string]string) (connectors.FileInfo, error) {
 	user, err := userOptions(path, opts)
 	if err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
@@ -193,7 +211,7 @@ func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[
 		user["ignore_errors"] = "true"
 	}
 	if _, ok := user["encoding"]; !ok {
-		enc, err := bomEncoding(path)
+		enc, err := c.bomEncoding(ctx, path)
 		if err != nil {
 			return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, err)
 		}
