@@ -151,6 +151,9 @@ type Table struct {
 	Options  map[string]string
 	// Writable is set for tables that take writes (see engine's live tier).
 	Writable *Writable
+	// Accelerate is the table's declared acceleration (memory, disk; ""
+	// when qry.yaml says nothing).
+	Accelerate string
 
 	connector connectors.Connector
 	defCols   int
@@ -409,6 +412,7 @@ type tableDef struct {
 	options                          map[string]string
 	columns                          []connectors.Column
 	writable                         *Writable
+	accelerate                       string
 }
 
 // formatOf returns the format a file name's extension belongs to.
@@ -427,7 +431,7 @@ func (c *Catalog) defs() []tableDef {
 	var defs []tableDef
 	if c.opts.Config != nil {
 		for _, t := range c.opts.Config.Tables {
-			d := tableDef{name: t.Name, root: t.Path, format: t.Format, partitioning: t.Partitioning, options: t.Options}
+			d := tableDef{name: t.Name, root: t.Path, format: t.Format, partitioning: t.Partitioning, options: t.Options, accelerate: t.Accelerate}
 			if t.Writable != nil {
 				d.format = "parquet"
 				d.writable = writableOf(t)
@@ -812,7 +816,7 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 		return nil, err
 	}
 	conn := c.conns[format]
-	t := &Table{Name: d.name, Root: d.root, Format: format, Options: d.options, Problems: problems, connector: conn, Writable: d.writable}
+	t := &Table{Name: d.name, Root: d.root, Format: format, Options: d.options, Problems: problems, connector: conn, Writable: d.writable, Accelerate: d.accelerate}
 	if len(d.columns) > 0 && d.writable == nil {
 		if t.Options == nil {
 			t.Options = map[string]string{}

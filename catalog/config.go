@@ -46,6 +46,10 @@ type TableConfig struct {
 	// land in a live tier and are archived as Parquet into Path every
 	// tick. Its columns must be declared.
 	Writable *WritableConfig `yaml:"writable"`
+	// Accelerate keeps a copy of the table in DuckDB's native storage,
+	// in memory or on disk (in the cache directory), kept in step with
+	// its files: memory | disk.
+	Accelerate string `yaml:"accelerate"`
 }
 
 // WritableConfig declares how a writable table archives its writes.
@@ -138,6 +142,11 @@ func (c *Config) Check() []error {
 		case "", "parquet", "csv", "json", "geojson":
 		default:
 			bad(i, "format", "%q is not parquet, csv, json or geojson", t.Format)
+		}
+		switch t.Accelerate {
+		case "", "memory", "disk":
+		default:
+			bad(i, "accelerate", "%q is not memory or disk", t.Accelerate)
 		}
 		switch t.Partitioning {
 		case "", "hive", "none":

@@ -120,6 +120,13 @@ type doc struct {
 		TicketTTL      scalar `yaml:"ticket_ttl" flag:"ticket-ttl"`
 		ResultCache    scalar `yaml:"result_cache" flag:"result-cache"`
 	} `yaml:"limits"`
+	// Accelerate keeps copies of tables in DuckDB's native storage
+	// (qry.yaml's accelerate: per table comes first).
+	Accelerate struct {
+		Tables scalar `yaml:"tables" flag:"accelerate"`
+		Mode   scalar `yaml:"mode" flag:"accelerate-mode"`
+		Memory scalar `yaml:"memory" flag:"accelerate-memory"`
+	} `yaml:"accelerate"`
 	Log struct {
 		Format scalar `yaml:"format" flag:"log-format"`
 		Level  scalar `yaml:"level" flag:"log-level"`

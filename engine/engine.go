@@ -88,6 +88,14 @@ type Options struct {
 	// and how to get it). The spatial extension is loaded besides when it
 	// is found: GeoJSON tables then gain its ST_* functions.
 	Extensions []string
+	// Accelerate names tables (lower-case; "*" for every table) to keep a
+	// copy of in DuckDB's native storage, with their mode (AccelMemory or
+	// AccelDisk); qry.yaml's accelerate: per table comes first.
+	Accelerate map[string]string
+	// AccelerateMemory bounds the in-memory copies, in bytes (0:
+	// DefaultAccelerateMemory): a table that does not fit is read from its
+	// files.
+	AccelerateMemory int64
 	// OnQueryDone, if set, receives each query's stats when it is over
 	// (for the query log and metrics). It must not block.
 	OnQueryDone func(QueryStats)
@@ -130,6 +138,9 @@ type Engine struct {
 
 	live    *live.Tier // the writable tables
 	spatial bool       // the spatial extension is loaded
+
+	accel     *accelerator // nil: no table is accelerated
+	viewAccel uint64       // the copies' generation the views were made with
 
 	closeOnce sync.Once
 }
@@ -220,6 +231,10 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		e.Close()
 		return nil, err
 	}
+	if err := e.openAccelerator(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	var objects live.ObjectStore
 	if s3, _ := cat.Storage(); s3 != nil {
 		objects = s3
@@ -250,6 +265,7 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		return nil, err
 	}
 	e.live.Start()
+	e.accel.start()
 	return e, nil
 }
 
@@ -303,6 +319,7 @@ func (e *Engine) Close() error {
 		if e.live != nil {
 			e.live.Close()
 		}
+		e.accel.close()
 		e.cache.Clear()
 		for _, c := range e.all {
 			c.Close()
@@ -378,7 +395,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 // syncViews makes each catalog table a view over its files, if the catalog
 // changed since the last call.
 func (e *Engine) syncViews(ctx context.Context) error {
-	if e.cat.Snapshot().Version == e.viewVersionNow() {
+	if e.cat.Snapshot().Version == e.viewVersionNow() && e.accel == nil {
 		return nil
 	}
 	c, err := e.acquire(ctx)
@@ -398,9 +415,14 @@ func (e *Engine) viewVersionNow() uint64 {
 // tableExpr is a table expression reading a table's given files (all when
 // nil) and, for a writable table, its live rows.
 func (e *Engine) tableExpr(t *catalog.Table, files []*catalog.File) (string, error) {
-	scan, err := t.Scan(files, e.via())
+	scan, ok, err := e.accel.expr(t, files)
 	if err != nil {
 		return "", err
+	}
+	if !ok {
+		if scan, err = t.Scan(files, e.via()); err != nil {
+			return "", err
+		}
 	}
 	if rows, ok := e.live.Select(t); ok {
 		return fmt.Sprintf("(SELECT * FROM %s UNION ALL %s)", scan, rows), nil
@@ -443,8 +465,15 @@ func (e *Engine) syncViewsOnce(c *duck.Conn, refresh bool) ([]string, error) {
 		clear(e.stale)
 		return stale, nil
 	}
-	if snap.Version == e.viewVersion {
+	var accelGen uint64
+	if e.accel != nil {
+		accelGen = e.accel.gen.Load()
+	}
+	if snap.Version == e.viewVersion && accelGen == e.viewAccel {
 		return nil, nil
+	}
+	if snap.Version != e.viewVersion {
+		e.accel.poke()
 	}
 	stale, err := e.prime(context.Background(), snap)
 	if err != nil {
@@ -494,7 +523,7 @@ func (e *Engine) syncViewsOnce(c *duck.Conn, refresh bool) ([]string, error) {
 		}
 	}
 	e.views = keep
-	e.viewVersion = snap.Version
+	e.viewVersion, e.viewAccel = snap.Version, accelGen
 	if e.served != nil {
 		// Links of files the catalog no longer serves go, but for files a
 		// compaction replaced that running queries may still read.

@@ -44,7 +44,8 @@ type Rows struct {
 	// execution has begun (DuckDB's transaction, and so the snapshot the
 	// query reads, is fixed), Done when it is closed.
 	read     *live.Read
-	internal bool // not reported (an INSERT's count: Exec reported it)
+	copies   func() // ends the registration with the accelerator (see beginRead)
+	internal bool   // not reported (an INSERT's count: Exec reported it)
 	// inMemory: the result is in replay, batches not read yet (from the
 	// result cache, or an INSERT's count); c is nil. collect gathers a
 	// result to cache.
@@ -86,6 +87,9 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	// query ends, files a compaction replaces stay on disk.
 	read := e.live.BeginRead()
 	defer read.Started()
+	// Likewise the copies of accelerated tables and the views over them.
+	copies := e.accel.beginRead()
+	defer copies()
 	fail := func(plan *Plan, err error) (*Rows, error) {
 		err = e.clean(err)
 		read.Done()
@@ -103,6 +107,7 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 	if err != nil {
 		return fail(nil, err)
 	}
+	e.noteCopies(plan)
 	explain := plan.Explain
 	var collect *resultcache.Collector[*Plan]
 	if key := e.cacheKey(sql, args, plan, version); key != "" && explain == "" {
@@ -115,7 +120,7 @@ func (e *Engine) Query(ctx context.Context, sql string, args ...any) (*Rows, err
 		}
 		collect = e.cache.Collect(key, version)
 	}
-	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start, collect: collect, read: read}
+	r := &Rows{e: e, c: c, ctx: ctx, refs: 1, plan: plan, sql: sql, began: start, collect: collect, read: read, copies: copies}
 	// Interrupt DuckDB when the context ends, whatever it is doing.
 	r.stop = c.InterruptOnDone(ctx)
 	asWritten := ""
@@ -250,6 +255,9 @@ func (r *Rows) start(sql string, args []any, expect duck.Kind, asWritten string)
 	}
 	// The result is ready: whatever it reads is fixed.
 	r.read.Started()
+	if r.copies != nil {
+		r.copies()
+	}
 	if names != nil {
 		r.res.Rename(names)
 	}

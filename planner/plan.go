@@ -41,6 +41,7 @@ type TablePlan struct {
 	Kept    int    // files read
 	Pushed  string
 	Skipped string // why the reference was not pruned, if it was not
+	Copy    string // how an accelerated table's copy serves it ("": not at all)
 }
 
 // String renders the plan for EXPLAIN.
@@ -60,6 +61,9 @@ func (p *Plan) String() string {
 		}
 		if t.Skipped != "" {
 			fmt.Fprintf(&b, " (%s)", t.Skipped)
+		}
+		if t.Copy != "" {
+			fmt.Fprintf(&b, "; %s", t.Copy)
 		}
 		b.WriteByte('\n')
 	}

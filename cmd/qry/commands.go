@@ -29,10 +29,12 @@ type globals struct {
 	verbose   bool
 	batchRows int
 	engine    engine.Options
-	s3        storage.Config
-	remote    client.Options
-	file      *config.File // the --config file, once read
-	log       logging
+	// accelerate and accelMode are --accelerate and --accelerate-mode.
+	accelerate, accelMode string
+	s3                    storage.Config
+	remote                client.Options
+	file                  *config.File // the --config file, once read
+	log                   logging
 	// defaultLevel is the log level without --log-level or --verbose.
 	defaultLevel slog.Level
 	logr         *slog.Logger
@@ -58,6 +60,31 @@ func (g *globals) localFlags(cmd *cobra.Command, sandboxDefault bool) {
 	f.StringVar(&g.engine.MaxTempSize, "max-temp-size", "", "cap on DuckDB's spill files, e.g. 10GB")
 	f.IntVar(&g.engine.MaxConns, "max-concurrent", 8, "queries that run at once (one DuckDB connection each)")
 	f.IntVar(&g.engine.MaxQueue, "max-queue", 64, "queries that may wait for a connection; more are refused as busy")
+	f.StringVar(&g.accelerate, "accelerate", "", "tables to keep a copy of in DuckDB's native storage, in step with their files: NAME,... or all")
+	f.StringVar(&g.accelMode, "accelerate-mode", engine.AccelMemory, "where --accelerate's copies live: memory, or disk (a database in --cache-dir that survives restarts)")
+	f.Var((*sizeValue)(&g.engine.AccelerateMemory), "accelerate-memory", "memory the in-memory copies may take, e.g. 4GB (default 4GB); a table that does not fit is read from its files")
+}
+
+// accelerated turns --accelerate and --accelerate-mode into the engine's
+// option.
+func (g *globals) accelerated() (map[string]string, error) {
+	if g.accelMode != engine.AccelMemory && g.accelMode != engine.AccelDisk {
+		return nil, usage("--accelerate-mode: %q is not memory or disk", g.accelMode)
+	}
+	if strings.TrimSpace(g.accelerate) == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, name := range strings.Split(g.accelerate, ",") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name == "all" {
+			name = "*"
+		}
+		if name != "" {
+			out[name] = g.accelMode
+		}
+	}
+	return out, nil
 }
 
 func newRoot() *cobra.Command {
@@ -150,6 +177,10 @@ func (g *globals) open(ctx context.Context) (*engine.Engine, error) {
 	warnProblems(cat.Snapshot())
 	eo := g.engine
 	eo.Logger, eo.BatchRows = g.logger(), g.batchRows
+	if eo.Accelerate, err = g.accelerated(); err != nil {
+		cat.Close()
+		return nil, err
+	}
 	eo.SandboxDir = cat.CacheDir()
 	eng, err := engine.Open(ctx, cat, eo)
 	if err != nil {

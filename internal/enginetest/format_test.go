@@ -112,7 +112,7 @@ func TestCompare(t *testing.T) {
 func TestCheckFails(t *testing.T) {
 	set, _ := fixture.Lookup("stats")
 	dir := set.Make(t)
-	eng := openEngine(t, set, dir, t.TempDir(), t.TempDir(), true)
+	eng := openEngine(t, set, dir, t.TempDir(), t.TempDir(), true, false)
 	st := &file{File: &File{}, ref: fixture.Reference(t, set.Views(dir)...),
 		want: map[int][][]string{}, seen: map[int]*result{}, errs: map[int]*fault.Error{}}
 	fe := inProcess{eng}

@@ -32,10 +32,13 @@ type result struct {
 var frontends = []struct {
 	name  string
 	start func(t *testing.T, eng *engine.Engine) frontend
+	// accelerate reads every table from its in-memory copy.
+	accelerate bool
 }{
-	{"inprocess", startInProcess},
-	{"flight", startFlight},
-	{"http", startHTTP},
+	{"inprocess", startInProcess, false},
+	{"flight", startFlight, false},
+	{"http", startHTTP, false},
+	{"accelerated", startInProcess, true},
 }
 
 // FrontEnds names the front ends, in the order they run.

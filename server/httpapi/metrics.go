@@ -122,6 +122,11 @@ var (
 	descTicks     = prometheus.NewDesc("qry_live_ticks_total", "Ticks, by outcome.", []string{"outcome"}, nil)
 	descCacheSize = prometheus.NewDesc("qry_result_cache_bytes", "Arrow bytes of the results in the result cache.", nil, nil)
 	descCacheN    = prometheus.NewDesc("qry_result_cache_entries", "Results in the result cache.", nil, nil)
+	descAccTables = prometheus.NewDesc("qry_accelerated_tables", "Tables with a copy in DuckDB's native storage.", nil, nil)
+	descAccBytes  = prometheus.NewDesc("qry_accelerated_memory_bytes", "Memory the in-memory copies take.", nil, nil)
+	descAccQuery  = prometheus.NewDesc("qry_accelerated_queries_total", "Queries that read a copy.", nil, nil)
+	descAccFall   = prometheus.NewDesc("qry_accelerated_fallbacks_total", "Copies not built or dropped (too big for --accelerate-memory, failed): their tables are read from files.", nil, nil)
+	descAccLag    = prometheus.NewDesc("qry_accelerated_refresh_lag_seconds", "From the last catalog change to its copies holding it.", nil, nil)
 )
 
 type engineCollector struct{ eng *engine.Engine }
@@ -131,7 +136,7 @@ var _ prometheus.Collector = engineCollector{}
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRunning, descWaiting, descMaxConns, descTables, descFiles, descBytes,
 		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK, descLiveRows, descLastTick, descTicks,
-		descCacheSize, descCacheN} {
+		descCacheSize, descCacheN, descAccTables, descAccBytes, descAccQuery, descAccFall, descAccLag} {
 		ch <- d
 	}
 }
@@ -170,6 +175,14 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 		ok = 1
 	}
 	gauge(descRefreshOK, ok)
+	if c.eng.Accelerating() {
+		acc := c.eng.AccelStats()
+		gauge(descAccTables, float64(acc.Tables))
+		gauge(descAccBytes, float64(acc.MemoryBytes))
+		gauge(descAccLag, acc.Lag.Seconds())
+		ch <- prometheus.MustNewConstMetric(descAccQuery, prometheus.CounterValue, float64(acc.Queries))
+		ch <- prometheus.MustNewConstMetric(descAccFall, prometheus.CounterValue, float64(acc.Fallbacks))
+	}
 	if c.eng.HasWritable() {
 		live := c.eng.LiveStats()
 		gauge(descLiveRows, float64(live.LiveRows))
