@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -216,6 +217,9 @@ type output struct {
 	format  string
 	file    string
 	maxRows int
+	// plain writes a plan's rows as plain text (--explain's table): each
+	// key, then its value whole, on a terminal or not.
+	plain bool
 }
 
 func (o *output) flags(cmd *cobra.Command) {
@@ -253,8 +257,34 @@ func (o *output) write(ctx context.Context, rr array.RecordReader) error {
 		}
 		opts.Color = true
 	}
+	if o.plain && o.format == "table" {
+		return writePlain(w, rr)
+	}
 	_, err := render.Write(ctx, w, rr, opts)
 	return err
+}
+
+// writePlain writes an EXPLAIN's rows (key, value) as text: the key on a
+// line, then the value as it is, however wide.
+func writePlain(w io.Writer, rr array.RecordReader) error {
+	bw := bufio.NewWriter(w)
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		for i := range int(rec.NumRows()) {
+			for c := range int(rec.NumCols()) {
+				v := rec.Column(c).ValueStr(i)
+				if c == 0 && rec.NumCols() > 1 {
+					fmt.Fprintf(bw, "%s:\n", v)
+					continue
+				}
+				fmt.Fprintln(bw, strings.TrimRight(v, "\n"))
+			}
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 func newQueryCmd(g *globals) *cobra.Command {
@@ -281,6 +311,7 @@ The SQL comes from the argument, from --file, or from stdin ("-" or no argument)
 			}
 			if explain {
 				sql = "EXPLAIN " + sql
+				out.plain = true
 			}
 			ctx := cmd.Context()
 			if server != "" {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/stretchr/testify/require"
@@ -319,5 +320,22 @@ func TestExitCodes(t *testing.T) {
 			require.Contains(t, r.stderr, tc.stderr)
 			require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 		})
+	}
+}
+
+// --explain writes the plan whole as text when piped: qry's lines, then
+// DuckDB's physical plan, none cut to a table cell's width.
+func TestExplainPipedIsWhole(t *testing.T) {
+	r := run(t, "", "query", "-d", sampleDir(t), "--explain", "SELECT payment, count(*) FROM trips WHERE year = 2024 AND fare > 40 GROUP BY 1")
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	// The sample has 24 monthly files, 12 of them in 2024.
+	require.Equal(t, []string{"qry plan:", "trips: 24 files, 12 read, 12 pruned; predicate: year = 2024 AND fare > 40", "physical_plan:"}, lines[:3])
+	require.NotContains(t, r.stdout, "…")
+	require.Contains(t, r.stdout, "HASH_GROUP_BY")
+	box := lines[3:]
+	require.Greater(t, len(box), 10)
+	for _, l := range box {
+		require.Equal(t, utf8.RuneCountInString(box[0]), utf8.RuneCountInString(l), "a line of the plan's boxes is whole: %q", l)
 	}
 }
