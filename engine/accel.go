@@ -148,6 +148,7 @@ func (e *Engine) openAccelerator() error {
 	}
 	a.c = c
 	e.accel = a
+	// Compressed, at each checkpoint (see syncTable).
 	if err := c.Exec(fmt.Sprintf("ATTACH ':memory:' AS %s (COMPRESS); USE %s", accelMemDB, CatalogName)); err != nil {
 		return fmt.Errorf("acceleration: %w", err)
 	}
@@ -498,31 +499,39 @@ func (a *accelerator) syncTable(ctx context.Context, t *catalog.Table, mode stri
 	}
 	// The commit and the views' remake are one step for queries.
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if err := a.c.Exec("COMMIT"); err != nil {
+		a.mu.Unlock()
 		return err
-	}
-	if mode == AccelMemory {
-		next.bytes = max(0, a.inMemory()-before)
-		if old != nil && !rebuild {
-			next.bytes += old.bytes
-		}
 	}
 	a.stMu.Lock()
 	a.state[name] = next
 	a.stMu.Unlock()
-	a.statMu.Lock()
-	delete(a.failed, name)
-	a.statMu.Unlock()
 	a.gen.Add(1)
 	if err := a.e.syncViewsOn(a.c); err != nil {
 		a.e.log.Warn("acceleration: views not remade", "err", err)
 	}
-	if mode == AccelMemory && a.memoryBytes() > a.limit {
-		a.mu.Unlock()
-		err := a.drop(next)
-		a.mu.Lock()
-		if err != nil {
+	a.mu.Unlock()
+	a.statMu.Lock()
+	delete(a.failed, name)
+	a.statMu.Unlock()
+	// A checkpoint compresses what was loaded (an in-memory database
+	// keeps rows as they came until then): scans get faster and the copy
+	// smaller, 1.2 GB to 0.2 GB for TPC-H SF1's lineitem.
+	if err := a.c.Exec("CHECKPOINT " + db); err != nil {
+		a.e.log.Debug("acceleration: checkpoint put off", "db", db, "err", err)
+	}
+	if mode != AccelMemory {
+		return nil
+	}
+	bytes := max(0, a.inMemory()-before)
+	if old != nil && !rebuild {
+		bytes += old.bytes
+	}
+	a.stMu.Lock()
+	next.bytes = bytes
+	a.stMu.Unlock()
+	if a.memoryBytes() > a.limit {
+		if err := a.drop(next); err != nil {
 			return err
 		}
 		return fmt.Errorf("its copy does not fit in the acceleration memory (%d bytes)", a.limit)

@@ -33,6 +33,12 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 	if err := e.syncViews(ctx); err != nil {
 		return nil, err
 	}
+	// A statement described at this catalog version is described the
+	// same again (Flight SQL clients describe each statement they run).
+	version := e.cat.Snapshot().Version
+	if st, ok := e.described.get(version, sql); ok {
+		return st, nil
+	}
 	kind := duck.Other
 	if e.opts.Sandbox {
 		// The same gate as Query.
@@ -48,7 +54,11 @@ func (e *Engine) Describe(ctx context.Context, sql string) (*Statement, error) {
 	}
 	defer e.release(c)
 	st, err := e.describeOn(ctx, c, sql, kind)
-	return st, e.clean(err)
+	if err != nil {
+		return nil, e.clean(err)
+	}
+	e.described.put(version, sql, st)
+	return st, nil
 }
 
 // describeOn is Describe's work on a connection the caller holds; expect

@@ -119,8 +119,10 @@ type Engine struct {
 	opts Options
 	mem  *poolAllocator
 
-	parser *sql.Parser
-	cache  *resultcache.Cache[*Plan] // nil: no cache
+	parser    *sql.Parser
+	parsed    memo[*sql.Statement]      // parse trees by text
+	described memo[*Statement]          // descriptions by text, at a catalog version
+	cache     *resultcache.Cache[*Plan] // nil: no cache
 	// consistent are the functions whose value depends on their arguments
 	// alone (see consistentFunctions): only statements calling nothing
 	// else are cached.

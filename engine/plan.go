@@ -43,7 +43,7 @@ func (e *Engine) plan(ctx context.Context, text string, c *duck.Conn) (*Plan, er
 		// DuckDB runs the prefix as qry read it, comments left out.
 		explain = sql.Canonical(explain) + " "
 	}
-	st, err := e.parser.Parse(ctx, inner)
+	st, err := e.parse(ctx, inner)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, duck.CtxErr(ctx) // a timeout, not a refusal
@@ -87,6 +87,18 @@ func (e *Engine) plan(ctx context.Context, text string, c *duck.Conn) (*Plan, er
 		p.Stats = nil
 	}
 	return p, nil
+}
+
+// parse parses a statement's text, once for texts sent again.
+func (e *Engine) parse(ctx context.Context, text string) (*sql.Statement, error) {
+	if st, ok := e.parsed.get(0, text); ok {
+		return st, nil
+	}
+	st, err := e.parser.Parse(ctx, text)
+	if err == nil {
+		e.parsed.put(0, text, st)
+	}
+	return st, err
 }
 
 // isTable tells the gate which names are catalog tables a query can read.
