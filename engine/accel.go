@@ -84,6 +84,7 @@ type accelerator struct {
 	// syncedCh is closed (and replaced) each time it moves.
 	synced   uint64
 	syncedCh chan struct{}
+	running  bool // a pass is under way
 }
 
 // accelCopy is one table's copy.
@@ -300,6 +301,7 @@ func (a *accelerator) syncAll(ctx context.Context) {
 	a.statMu.Lock()
 	poked := a.poked
 	a.poked = time.Time{}
+	a.running = true
 	a.statMu.Unlock()
 	want := map[string]bool{}
 	for _, t := range snap.Tables {
@@ -342,6 +344,7 @@ func (a *accelerator) syncAll(ctx context.Context) {
 		a.lag = time.Since(poked)
 	}
 	a.synced = snap.Version
+	a.running = false
 	close(a.syncedCh)
 	a.syncedCh = make(chan struct{})
 	a.statMu.Unlock()
@@ -682,6 +685,9 @@ type AccelStats struct {
 	Fallbacks   int64         // copies not built or dropped (too big, failed)
 	LoadedFiles int64         // files loaded into copies since Open
 	Lag         time.Duration // from the last catalog change to its copies' commit
+	// InSync is true when the copies hold the catalog as it is and no
+	// load or checkpoint is under way.
+	InSync bool
 }
 
 // Accelerating reports whether any table may have a copy.
@@ -698,8 +704,9 @@ func (e *Engine) AccelStats() AccelStats {
 	a.stMu.RUnlock()
 	a.statMu.Lock()
 	lag := a.lag
+	inSync := !a.running && a.poked.IsZero() && a.synced >= e.cat.Snapshot().Version && !a.lastSync.IsZero()
 	a.statMu.Unlock()
-	return AccelStats{Tables: n, MemoryBytes: a.memoryBytes(), Queries: a.served.Load(), Fallbacks: a.fallbacks.Load(), LoadedFiles: a.loaded.Load(), Lag: lag}
+	return AccelStats{InSync: inSync, Tables: n, MemoryBytes: a.memoryBytes(), Queries: a.served.Load(), Fallbacks: a.fallbacks.Load(), LoadedFiles: a.loaded.Load(), Lag: lag}
 }
 
 // beginRead registers a query that is about to plan: no copy commits, and

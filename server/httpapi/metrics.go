@@ -126,6 +126,7 @@ var (
 	descAccBytes  = prometheus.NewDesc("qry_accelerated_memory_bytes", "Memory the in-memory copies take.", nil, nil)
 	descAccQuery  = prometheus.NewDesc("qry_accelerated_queries_total", "Queries that read a copy.", nil, nil)
 	descAccFall   = prometheus.NewDesc("qry_accelerated_fallbacks_total", "Copies not built or dropped (too big for --accelerate-memory, failed): their tables are read from files.", nil, nil)
+	descAccSync   = prometheus.NewDesc("qry_accelerated_in_sync", "1 when the copies hold the catalog as it is and no load or checkpoint is under way.", nil, nil)
 	descAccLoaded = prometheus.NewDesc("qry_accelerated_files_loaded_total", "Files loaded into copies since the start.", nil, nil)
 	descAccLag    = prometheus.NewDesc("qry_accelerated_refresh_lag_seconds", "From the last catalog change to its copies holding it.", nil, nil)
 )
@@ -137,7 +138,7 @@ var _ prometheus.Collector = engineCollector{}
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRunning, descWaiting, descMaxConns, descTables, descFiles, descBytes,
 		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK, descLiveRows, descLastTick, descTicks,
-		descCacheSize, descCacheN, descAccTables, descAccBytes, descAccQuery, descAccFall, descAccLoaded, descAccLag} {
+		descCacheSize, descCacheN, descAccTables, descAccBytes, descAccQuery, descAccFall, descAccLoaded, descAccLag, descAccSync} {
 		ch <- d
 	}
 }
@@ -181,6 +182,11 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descAccTables, float64(acc.Tables))
 		gauge(descAccBytes, float64(acc.MemoryBytes))
 		gauge(descAccLag, acc.Lag.Seconds())
+		inSync := 0.0
+		if acc.InSync {
+			inSync = 1
+		}
+		gauge(descAccSync, inSync)
 		ch <- prometheus.MustNewConstMetric(descAccQuery, prometheus.CounterValue, float64(acc.Queries))
 		ch <- prometheus.MustNewConstMetric(descAccFall, prometheus.CounterValue, float64(acc.Fallbacks))
 		ch <- prometheus.MustNewConstMetric(descAccLoaded, prometheus.CounterValue, float64(acc.LoadedFiles))
