@@ -896,6 +896,11 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 		return nil, fmt.Errorf("table %s: %s: no data files", d.name, d.root)
 	}
 	for _, col := range sb.cols {
+		// A hive key named like a column of the files wins, as in DuckDB's
+		// hive_partitioning: the directory's value is the column's.
+		if slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(k, col.Name) }) {
+			continue
+		}
 		t.Columns = append(t.Columns, Column{Name: col.Name, Type: col.Type})
 	}
 	t.defCols = len(t.Columns)

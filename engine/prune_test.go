@@ -176,3 +176,40 @@ func TestExplainShowsPruning(t *testing.T) {
 	require.Contains(t, got[0][1], "p = 3 AND color = 'red'")
 	require.Equal(t, "physical_plan", got[1][0])
 }
+
+// A file holding columns named like the hive keys of its directories is
+// read as DuckDB's hive_partitioning reads it: the directory's value is the
+// column's, and pruning goes by it, not by the file's own values. (A file
+// copied from year=2024/month=1 into year=2025/month=1 was pruned from
+// year = 2025.)
+func TestHiveKeyShadowsFileColumn(t *testing.T) {
+	dir := t.TempDir()
+	db := fixture.DB(t)
+	for _, p := range []struct{ dirYear, dirMonth, fileYear, fileMonth int }{
+		{2024, 1, 2024, 1}, {2024, 2, 2024, 2}, {2025, 1, 2024, 1}, {2025, 3, 1999, 12},
+	} {
+		d := filepath.Join(dir, "t", fmt.Sprintf("year=%d", p.dirYear), fmt.Sprintf("month=%d", p.dirMonth))
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		fixture.Exec(t, db, fmt.Sprintf("COPY (SELECT i AS id, %d AS year, %d AS month FROM range(10 + %d) r(i)) TO '%s'",
+			p.fileYear, p.fileMonth, p.dirMonth, filepath.Join(d, "p.parquet")))
+	}
+	e := openEngine(t, dir, engine.Options{Sandbox: true})
+	tb, ok := e.Catalog().Snapshot().Table("t")
+	require.True(t, ok)
+	var names []string
+	for _, c := range tb.Columns {
+		names = append(names, c.Name)
+	}
+	require.Equal(t, []string{"id", "year", "month"}, names, "one column per name: the hive keys")
+	scan := "read_parquet('" + filepath.Join(dir, "t", "**", "*.parquet") + "', hive_partitioning = true)"
+	for _, q := range []string{
+		"SELECT year, month, count(*) FROM t GROUP BY ALL ORDER BY ALL",
+		"SELECT count(*) FROM t WHERE year = 2025",
+		"SELECT count(*) FROM t WHERE year = 2024 AND month = 1",
+		"SELECT count(*), min(year), max(month) FROM t WHERE month >= 3",
+		"SELECT min(year), max(year) FROM t",
+	} {
+		got, _ := answer(t, e, q)
+		require.Equal(t, fixture.Rows(t, db, strings.Replace(q, "FROM t", "FROM "+scan, 1)), got, q)
+	}
+}
