@@ -145,7 +145,7 @@ func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[
 	}
 	for i := range cols {
 		if cols[i].Name == GeometryColumn {
-			cols[i].Type = "GEOMETRY"
+			cols[i].Type = GeometryType
 		}
 	}
 	n, stats, err := connectors.ColumnStatsSQL(ctx, db, expr, cols)
@@ -186,7 +186,7 @@ func (c *Connector) Scan(spec connectors.ScanSpec) (string, error) {
 	for _, col := range spec.Columns {
 		q := connectors.QuoteIdent(col.Name)
 		if col.Name == GeometryColumn {
-			sel = append(sel, "ST_GeomFromWKB("+q+") AS "+q)
+			sel = append(sel, "ST_GeomFromWKB("+q+")::"+GeometryType+" AS "+q)
 		} else {
 			sel = append(sel, q)
 		}
@@ -194,6 +194,12 @@ func (c *Connector) Scan(spec connectors.ScanSpec) (string, error) {
 	return fmt.Sprintf("(SELECT %s FROM read_parquet(%s, union_by_name=true, hive_partitioning=false))",
 		strings.Join(sel, ", "), connectors.FileList(sides)), nil
 }
+
+// GeometryType is the geometry column's type: GeoJSON's coordinates are
+// longitude and latitude on WGS 84 (RFC 7946), so its CRS is OGC:CRS84.
+// Results carry it in their GeoArrow metadata (geoarrow.wkb, PROJJSON),
+// so GeoPandas and other GIS tools get the CRS without being told.
+const GeometryType = "GEOMETRY('OGC:CRS84')"
 
 // Feature is one parsed feature.
 type Feature struct {

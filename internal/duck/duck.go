@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -208,6 +209,20 @@ func (s *Stmt) Kind() Kind {
 // Schema is the statement's result schema. A column whose type DuckDB
 // cannot tell before parameters are bound (SELECT ?) has type arrow.Null.
 func (s *Stmt) Schema() (*arrow.Schema, error) {
+	schema, err := s.schema()
+	if err != nil && strings.Contains(err.Error(), "without active transaction") {
+		// A type whose Arrow form DuckDB looks up in its catalog (a
+		// GEOMETRY's CRS, written as PROJJSON) needs a transaction, which
+		// an idle connection has none of: describe inside one.
+		if s.c.Exec("BEGIN TRANSACTION") == nil {
+			defer func() { _ = s.c.Exec("ROLLBACK") }()
+			return s.schema()
+		}
+	}
+	return schema, err
+}
+
+func (s *Stmt) schema() (*arrow.Schema, error) {
 	var opts mapping.ArrowOptions
 	mapping.ConnectionGetArrowOptions(s.c.c, &opts)
 	defer mapping.DestroyArrowOptions(&opts)

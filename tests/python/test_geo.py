@@ -1,0 +1,62 @@
+"""Geometries reach GIS tools with their CRS: a GeoJSON table's geometry
+column travels over Flight SQL as GeoArrow (geoarrow.wkb with the CRS in its
+extension metadata), so geopandas.GeoDataFrame.from_arrow makes a
+GeoDataFrame in OGC:CRS84 with no conversion code. Checked against the
+GeoJSON file read with json and shapely."""
+import json
+
+import adbc_driver_flightsql.dbapi as flight_sql
+import geopandas
+import pyarrow.flight as flight
+import shapely
+import shapely.geometry
+
+from conftest import SAMPLE
+
+
+def features():
+    """zone_id -> (name, shapely geometry), from the file itself."""
+    doc = json.loads((SAMPLE / "zones.geojson").read_text())
+    return {f["properties"]["zone_id"]: (f["properties"]["name"], shapely.geometry.shape(f["geometry"]))
+            for f in doc["features"]}
+
+
+def check(gdf):
+    assert gdf.crs is not None and gdf.crs.equals("OGC:CRS84"), gdf.crs
+    assert gdf.geometry.name == "geometry"
+    want = features()
+    assert sorted(gdf["zone_id"]) == sorted(want)
+    for zone_id, name, geom in zip(gdf["zone_id"], gdf["name"], gdf.geometry):
+        assert name == want[zone_id][0]
+        assert geom.equals_exact(want[zone_id][1], 1e-12), (zone_id, geom.wkt, want[zone_id][1].wkt)
+    # Measures on the frame agree with shapely's on the file's geometries.
+    areas = dict(zip(gdf["zone_id"], shapely.area(list(gdf.geometry))))
+    for zone_id, (_, geom) in want.items():
+        assert abs(areas[zone_id] - geom.area) < 1e-12
+
+
+def test_geodataframe_from_adbc(server):
+    with flight_sql.connect(server.url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT zone_id, name, geometry FROM zones ORDER BY zone_id")
+        table = cur.fetch_arrow_table()
+    field = table.schema.field("geometry")
+    assert field.metadata[b"ARROW:extension:name"] == b"geoarrow.wkb"
+    assert json.loads(field.metadata[b"ARROW:extension:metadata"])["crs"]["id"] == {"authority": "OGC", "code": "CRS84"}
+    check(geopandas.GeoDataFrame.from_arrow(table))
+
+
+def test_geodataframe_from_plain_flight(server):
+    # pyarrow.flight alone: the command is SQL text, and the FlightInfo's
+    # schema carries the CRS as the stream's does.
+    client = flight.connect(server.url)
+    sql = "SELECT zone_id, name, geometry FROM zones WHERE zone_id <= 3"
+    info = client.get_flight_info(flight.FlightDescriptor.for_command(sql.encode()))
+    table = client.do_get(info.endpoints[0].ticket).read_all()
+    client.close()
+    assert info.schema == table.schema
+    assert sorted(table.column("zone_id").to_pylist()) == [z for z in sorted(features()) if z <= 3]
+    gdf = geopandas.GeoDataFrame.from_arrow(table)
+    assert gdf.crs.equals("OGC:CRS84")
+    want = features()
+    for zone_id, geom in zip(gdf["zone_id"], gdf.geometry):
+        assert geom.equals_exact(want[zone_id][1], 1e-12)
