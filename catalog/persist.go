@@ -20,8 +20,8 @@ import (
 // statsVersion changes whenever the persisted form or what Inspect computes
 // does; older files are then ignored. 2: File.Inexact; Parquet row counts
 // from row groups, min/max only where trusted. 3: File.Read (a CSV file's
-// dialect).
-const statsVersion = 3
+// dialect). 4: GeoJSON geometry is GEOMETRY('OGC:CRS84').
+const statsVersion = 4
 
 type persisted struct {
 	Version int
