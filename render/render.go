@@ -22,7 +22,7 @@ import (
 )
 
 // Formats lists the output formats by name.
-var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown", "parquet", "arrow"}
+var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown", "parquet", "arrow", "geojson"}
 
 // ErrFormat is returned for an unknown format name.
 var ErrFormat = fault.New(fault.Usage, "unknown format")
@@ -69,6 +69,8 @@ func Write(ctx context.Context, w io.Writer, rr array.RecordReader, opts Options
 		return writeParquet(ctx, w, rr)
 	case "arrow":
 		return writeArrow(ctx, w, rr)
+	case "geojson":
+		return writeGeoJSON(ctx, w, rr)
 	}
 	return 0, fmt.Errorf("%w %q (one of %s)", ErrFormat, opts.Format, strings.Join(Formats, ", "))
 }

@@ -339,3 +339,39 @@ func TestExplainPipedIsWhole(t *testing.T) {
 		require.Equal(t, utf8.RuneCountInString(box[0]), utf8.RuneCountInString(l), "a line of the plan's boxes is whole: %q", l)
 	}
 }
+
+// --format geojson writes a FeatureCollection: each row a feature, its
+// geometry the result's geometry column, the other columns properties;
+// compared with the GeoJSON file the table reads.
+func TestGeoJSONOutput(t *testing.T) {
+	r := run(t, "", "query", "-d", sampleDir(t), "-F", "geojson", "SELECT zone_id, name, borough, geometry FROM zones ORDER BY zone_id")
+	require.Equal(t, 0, r.code, r.stderr)
+	type feature struct {
+		Type       string          `json:"type"`
+		Geometry   json.RawMessage `json:"geometry"`
+		Properties map[string]any  `json:"properties"`
+	}
+	var got, want struct {
+		Type     string    `json:"type"`
+		Features []feature `json:"features"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+	data, err := os.ReadFile(filepath.Join(sampleDir(t), "zones.geojson"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &want))
+	require.Equal(t, "FeatureCollection", got.Type)
+	require.Len(t, got.Features, len(want.Features))
+	for i, w := range want.Features {
+		g := got.Features[i]
+		require.Equal(t, "Feature", g.Type)
+		require.JSONEq(t, string(w.Geometry), string(g.Geometry), "feature %d", i)
+		for _, k := range []string{"zone_id", "name", "borough"} {
+			require.Equal(t, w.Properties[k], g.Properties[k], "feature %d: %s", i, k)
+		}
+		require.Len(t, g.Properties, 3, "the geometry is not a property")
+	}
+
+	r = run(t, "", "query", "-d", sampleDir(t), "-F", "geojson", "SELECT 1 AS x")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "format geojson needs a geometry column")
+}

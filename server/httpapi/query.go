@@ -22,10 +22,11 @@ import (
 
 // Media types of results, by render format.
 var mediaTypes = map[string]string{
-	"json":   "application/json",
-	"ndjson": "application/x-ndjson",
-	"csv":    "text/csv; charset=utf-8",
-	"arrow":  "application/vnd.apache.arrow.stream",
+	"json":    "application/json",
+	"ndjson":  "application/x-ndjson",
+	"csv":     "text/csv; charset=utf-8",
+	"arrow":   "application/vnd.apache.arrow.stream",
+	"geojson": "application/geo+json",
 }
 
 // accepted maps Accept media types to render formats.
@@ -36,6 +37,7 @@ var accepted = map[string]string{
 	"application/jsonl":                   "ndjson",
 	"text/csv":                            "csv",
 	"application/vnd.apache.arrow.stream": "arrow",
+	"application/geo+json":                "geojson",
 	"*/*":                                 "json",
 	"application/*":                       "json",
 }
@@ -47,7 +49,7 @@ func format(r *http.Request) (string, error) {
 		if _, ok := mediaTypes[f]; ok {
 			return f, nil
 		}
-		return "", fmt.Errorf("%w: format %q is not json, ndjson, csv or arrow", ErrNotAcceptable, f)
+		return "", fmt.Errorf("%w: format %q is not json, ndjson, csv, arrow or geojson", ErrNotAcceptable, f)
 	}
 	header := r.Header.Get("Accept")
 	if strings.TrimSpace(header) == "" {
@@ -70,7 +72,7 @@ func format(r *http.Request) (string, error) {
 		}
 	}
 	if best == "" {
-		return "", fmt.Errorf("%w (%s): ask for application/json, application/x-ndjson, text/csv or application/vnd.apache.arrow.stream", ErrNotAcceptable, header)
+		return "", fmt.Errorf("%w (%s): ask for application/json, application/x-ndjson, text/csv, application/vnd.apache.arrow.stream or application/geo+json", ErrNotAcceptable, header)
 	}
 	return best, nil
 }
@@ -151,6 +153,10 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, eng *engine.Engin
 	first := rows.Next()
 	if !first && rows.Err() != nil {
 		s.fail(w, r, rows.Err())
+		return
+	}
+	if err := render.Check(f, rows.Schema()); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	h := w.Header()

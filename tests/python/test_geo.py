@@ -4,6 +4,8 @@ extension metadata), so geopandas.GeoDataFrame.from_arrow makes a
 GeoDataFrame in OGC:CRS84 with no conversion code. Checked against the
 GeoJSON file read with json and shapely."""
 import json
+import urllib.error
+import urllib.request
 
 import adbc_driver_flightsql.dbapi as flight_sql
 import geopandas
@@ -11,7 +13,9 @@ import pyarrow.flight as flight
 import shapely
 import shapely.geometry
 
-from conftest import SAMPLE
+import pytest
+
+from conftest import SAMPLE, start_server
 
 
 def features():
@@ -60,3 +64,32 @@ def test_geodataframe_from_plain_flight(server):
     want = features()
     for zone_id, geom in zip(gdf["zone_id"], gdf.geometry):
         assert geom.equals_exact(want[zone_id][1], 1e-12)
+
+
+@pytest.fixture(scope="module")
+def web(qry_bin):
+    srv = start_server(qry_bin, "--data", str(SAMPLE), "--http", "127.0.0.1:0")
+    yield srv
+    srv.proc.terminate()
+    srv.proc.wait(timeout=30)
+
+
+def post(srv, sql, accept):
+    req = urllib.request.Request(srv.http + "/v1/query", data=sql.encode(), method="POST",
+                                 headers={"Content-Type": "text/plain", "Accept": accept})
+    return urllib.request.urlopen(req, timeout=60)
+
+
+def test_geojson_over_http(web):
+    """Accept: application/geo+json is a FeatureCollection that geopandas
+    (and QGIS, web maps) reads as features."""
+    with post(web, "SELECT zone_id, name, geometry FROM zones ORDER BY zone_id", "application/geo+json") as resp:
+        assert resp.headers["Content-Type"] == "application/geo+json"
+        doc = json.load(resp)
+    assert doc["type"] == "FeatureCollection"
+    gdf = geopandas.GeoDataFrame.from_features(doc["features"], crs="OGC:CRS84")
+    check(gdf)
+    with pytest.raises(urllib.error.HTTPError) as err:
+        post(web, "SELECT 1 AS x", "application/geo+json")
+    assert err.value.code == 400
+    assert "format geojson needs a geometry column" in err.value.read().decode()
