@@ -19,11 +19,18 @@ import (
 // geometry column.
 var ErrNoGeometry = fault.New(fault.Usage, "format geojson needs a geometry column in the result (GEOMETRY, or WKB as geoarrow.wkb)")
 
+// ErrNoGeoParquetGeometry is returned by the geoparquet format for a result
+// without a geometry column.
+var ErrNoGeoParquetGeometry = fault.New(fault.Usage, "format geoparquet needs a geometry column in the result (GEOMETRY, or WKB as geoarrow.wkb)")
+
 // Check reports, before anything is written, whether a result of this
 // schema can be written in format (a server sends its status on it).
 func Check(format string, schema *arrow.Schema) error {
-	if format == "geojson" && geometryColumn(schema) < 0 {
+	switch {
+	case format == "geojson" && geometryColumn(schema) < 0:
 		return ErrNoGeometry
+	case format == "geoparquet" && geometryColumn(schema) < 0:
+		return ErrNoGeoParquetGeometry
 	}
 	return nil
 }

@@ -22,14 +22,16 @@ import (
 )
 
 // Formats lists the output formats by name.
-var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown", "parquet", "arrow", "geojson"}
+var Formats = []string{"table", "csv", "json", "ndjson", "line", "markdown", "parquet", "arrow", "geojson", "geoparquet"}
 
 // ErrFormat is returned for an unknown format name.
 var ErrFormat = fault.New(fault.Usage, "unknown format")
 
 // Binary reports whether a format writes bytes that do not belong on a
 // terminal.
-func Binary(format string) bool { return format == "parquet" || format == "arrow" }
+func Binary(format string) bool {
+	return format == "parquet" || format == "arrow" || format == "geoparquet"
+}
 
 // Options control rendering. The zero value renders an unbounded table.
 type Options struct {
@@ -71,6 +73,8 @@ func Write(ctx context.Context, w io.Writer, rr array.RecordReader, opts Options
 		return writeArrow(ctx, w, rr)
 	case "geojson":
 		return writeGeoJSON(ctx, w, rr)
+	case "geoparquet":
+		return writeGeoParquet(ctx, w, rr)
 	}
 	return 0, fmt.Errorf("%w %q (one of %s)", ErrFormat, opts.Format, strings.Join(Formats, ", "))
 }

@@ -4,12 +4,14 @@ extension metadata), so geopandas.GeoDataFrame.from_arrow makes a
 GeoDataFrame in OGC:CRS84 with no conversion code. Checked against the
 GeoJSON file read with json and shapely."""
 import json
+import subprocess
 import urllib.error
 import urllib.request
 
 import adbc_driver_flightsql.dbapi as flight_sql
 import geopandas
 import pyarrow.flight as flight
+import pyarrow.parquet as pq
 import shapely
 import shapely.geometry
 
@@ -93,3 +95,16 @@ def test_geojson_over_http(web):
         post(web, "SELECT 1 AS x", "application/geo+json")
     assert err.value.code == 400
     assert "format geojson needs a geometry column" in err.value.read().decode()
+
+
+def test_geoparquet_output(qry_bin, tmp_path):
+    """qry query --format geoparquet writes GeoParquet 1.1 that geopandas
+    reads with its CRS."""
+    out = tmp_path / "zones.parquet"
+    subprocess.run([str(qry_bin), "query", "-d", str(SAMPLE), "--cache-dir", str(tmp_path / "cache"), "-F", "geoparquet",
+                    "-o", str(out), "SELECT zone_id, name, geometry FROM zones ORDER BY zone_id"], check=True)
+    check(geopandas.read_parquet(out))
+    geo = json.loads(pq.read_metadata(out).metadata[b"geo"])
+    assert geo["version"] == "1.1.0" and geo["primary_column"] == "geometry"
+    want_types = {features()[z][1].geom_type for z in features()}
+    assert set(geo["columns"]["geometry"]["geometry_types"]) == want_types
