@@ -49,7 +49,9 @@ func (e *Engine) clean(err error) error {
 		return err
 	}
 	served := e.served != nil && strings.Contains(qe.Msg, e.served.Dir)
-	spatial := !e.spatial && qe.Kind == fault.Catalog && strings.Contains(strings.ToLower(qe.Msg), "function with name st_")
+	low := strings.ToLower(qe.Msg)
+	spatial := !e.spatial && qe.Kind == fault.Catalog &&
+		(strings.Contains(low, `function with name "st_`) || strings.Contains(low, "function with name st_"))
 	s3, _ := e.cat.Storage()
 	remote := s3 != nil
 	if !served && !spatial && !remote {
@@ -60,7 +62,13 @@ func (e *Engine) clean(err error) error {
 		cp.Msg = e.served.Unmap(cp.Msg)
 	}
 	if spatial {
-		cp.Msg += " (ST_ functions come with DuckDB's spatial extension, not loaded: see qry extensions)"
+		// DuckDB's advice (INSTALL spatial; LOAD spatial) is not qry's way:
+		// extensions load from --extension-dir at start.
+		if i := strings.Index(cp.Msg, " Please try installing"); i >= 0 {
+			cp.Msg = strings.TrimRight(cp.Msg[:i], " ,.")
+		}
+		cp.Msg += ": ST_ functions beyond the built-in ones come with DuckDB's spatial extension, not loaded here: " +
+			"put it in --extension-dir (qry extensions install spatial, or pip install duckdb-extension-spatial==1.5.5)"
 	}
 	if remote {
 		if msg, ok := e.changedObject(cp.Msg); ok {

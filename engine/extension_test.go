@@ -62,3 +62,21 @@ func TestExtensions(t *testing.T) {
 		require.Contains(t, err.Error(), want)
 	}
 }
+
+// Without the spatial extension, an ST_ function the built-ins lack fails
+// with one line that says how qry gets it, not DuckDB's INSTALL advice
+// (which the sandbox refuses).
+func TestSpatialMissingSaysHow(t *testing.T) {
+	e := openEngine(t, fixture.Sample(), engine.Options{Sandbox: true, ExtensionDir: t.TempDir()})
+	_, err := e.Query(context.Background(), "SELECT ST_Area(geometry) FROM zones")
+	require.Error(t, err)
+	require.Equal(t, fault.Catalog, fault.KindOf(err))
+	msg := err.Error()
+	require.NotContains(t, msg, "\n")
+	require.NotContains(t, msg, "INSTALL spatial")
+	require.Contains(t, msg, `"st_area"`)
+	require.Contains(t, msg, "put it in --extension-dir (qry extensions install spatial, or pip install duckdb-extension-spatial==1.5.5)")
+	// The built-in ones work.
+	got, _ := answer(t, e, "SELECT count(*) FROM zones WHERE ST_AsText(geometry) LIKE 'POLYGON%'")
+	require.NotEmpty(t, got)
+}
