@@ -175,6 +175,10 @@ func describePred(p *sql.Pred, ref int) string {
 			return p.Column + " BETWEEN " + vals[0] + " AND " + vals[1]
 		case sql.OpPrefix:
 			return p.Column + " LIKE " + strings.TrimSuffix(vals[0], "'") + "%'"
+		case sql.OpExtent:
+			if len(vals) == 2 { // ST_DWithin
+				return p.Column + " && " + vals[0] + " grown by " + vals[1]
+			}
 		}
 		return p.Column + " " + string(p.Op) + " " + vals[0]
 	case sql.And, sql.Or:

@@ -251,7 +251,7 @@ func isNumericType(t string) bool {
 
 // extentMayMatch tests a file's bounding box against a geometry literal's.
 func extentMayMatch(t *catalog.Table, f *catalog.File, p *sql.Pred) bool {
-	if t.Format != "geojson" || len(p.Values) != 1 {
+	if t.Format != "geojson" || len(p.Values) < 1 || len(p.Values) > 2 {
 		return true
 	}
 	g, err := wkt.Unmarshal(p.Values[0].Text)
@@ -264,6 +264,15 @@ func extentMayMatch(t *catalog.Table, f *catalog.File, p *sql.Pred) bool {
 		return !(ok && st.NullCount == f.Rows)
 	}
 	b := g.Bound()
+	if len(p.Values) == 2 { // ST_DWithin: the box grown by the distance
+		d, err := strconv.ParseFloat(p.Values[1].Text, 64)
+		if err != nil || math.IsNaN(d) || d < 0 {
+			return true
+		}
+		// A margin for the float arithmetic of DuckDB's distance.
+		d += math.Abs(d)*1e-9 + 1e-12
+		b.Min[0], b.Min[1], b.Max[0], b.Max[1] = b.Min[0]-d, b.Min[1]-d, b.Max[0]+d, b.Max[1]+d
+	}
 	return !(f.BBox.MaxX < b.Min[0] || f.BBox.MinX > b.Max[0] || f.BBox.MaxY < b.Min[1] || f.BBox.MinY > b.Max[1])
 }
 

@@ -381,6 +381,9 @@ func (w *walker) pred(e map[string]any, srcs []source) *Pred {
 				}
 			}
 		}
+		if p, ok := w.spatial(e, args, srcs); ok {
+			return p
+		}
 		if len(args) != 2 {
 			return unknown
 		}
@@ -399,8 +402,8 @@ func (w *walker) pred(e map[string]any, srcs []source) *Pred {
 		case "&&":
 			for _, order := range [][2]any{{args[0], args[1]}, {args[1], args[0]}} {
 				ref, col := w.column(order[0], srcs)
-				lit, ok := literal(order[1])
-				if ref >= 0 && ok && lit.Kind == Geometry {
+				lit, ok := geometryLiteral(order[1])
+				if ref >= 0 && ok {
 					return &Pred{Kind: Leaf, Ref: ref, Column: col, Op: OpExtent, Values: []Literal{lit}}
 				}
 			}
@@ -502,6 +505,91 @@ func literal(v any) (Literal, bool) {
 				}
 				return Literal{Kind: Number, Text: "-" + inner.Text}, true
 			}
+		}
+	}
+	return Literal{}, false
+}
+
+// bboxPredicates are the spatial extension's predicates that hold only
+// where the two geometries' bounding boxes meet: a file whose box misses
+// the constant's holds no row that satisfies them.
+var bboxPredicates = map[string]bool{
+	"st_intersects": true, "st_contains": true, "st_within": true, "st_covers": true, "st_coveredby": true,
+	"st_containsproperly": true, "st_equals": true, "st_touches": true, "st_overlaps": true, "st_crosses": true,
+	"st_intersects_extent": true,
+}
+
+// spatial reads a spatial predicate between a column and a constant
+// geometry, in either order, as an extent test (OpExtent): ST_Intersects,
+// ST_Contains, ST_Within and the others of bboxPredicates; and
+// ST_DWithin(column, constant, d), whose box is the constant's grown by d
+// (a second value).
+func (w *walker) spatial(e map[string]any, args []any, srcs []source) (*Pred, bool) {
+	name := strings.ToLower(fmt.Sprint(e["function_name"]))
+	switch {
+	case bboxPredicates[name] && len(args) == 2:
+		for _, order := range [][2]any{{args[0], args[1]}, {args[1], args[0]}} {
+			ref, col := w.column(order[0], srcs)
+			lit, ok := geometryLiteral(order[1])
+			if ref >= 0 && ok {
+				return &Pred{Kind: Leaf, Ref: ref, Column: col, Op: OpExtent, Values: []Literal{lit}}, true
+			}
+		}
+		return nil, false
+	case name == "st_dwithin" && len(args) == 3:
+		d, ok := literal(args[2])
+		if !ok || d.Kind != Number || strings.HasPrefix(d.Text, "-") {
+			return nil, false
+		}
+		for _, order := range [][2]any{{args[0], args[1]}, {args[1], args[0]}} {
+			ref, col := w.column(order[0], srcs)
+			lit, ok := geometryLiteral(order[1])
+			if ref >= 0 && ok {
+				return &Pred{Kind: Leaf, Ref: ref, Column: col, Op: OpExtent, Values: []Literal{lit, d}}, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// geometryLiteral reads a constant geometry, as WKT: a text cast to
+// GEOMETRY, ST_GeomFromText('...'), ST_Point(x, y) or ST_MakeEnvelope(x1,
+// y1, x2, y2) of numbers.
+func geometryLiteral(v any) (Literal, bool) {
+	if lit, ok := literal(v); ok {
+		return lit, lit.Kind == Geometry
+	}
+	m, ok := v.(map[string]any)
+	if !ok || m["class"] != "FUNCTION" {
+		return Literal{}, false
+	}
+	var args []any
+	args = append(args, list(m["children"])...)
+	nums := func() ([]string, bool) {
+		out := make([]string, len(args))
+		for i, a := range args {
+			lit, ok := literal(a)
+			if !ok || lit.Kind != Number {
+				return nil, false
+			}
+			out[i] = lit.Text
+		}
+		return out, true
+	}
+	switch strings.ToLower(fmt.Sprint(m["function_name"])) {
+	case "st_geomfromtext":
+		if len(args) == 1 {
+			if lit, ok := literal(args[0]); ok && lit.Kind == String {
+				return Literal{Kind: Geometry, Text: lit.Text}, true
+			}
+		}
+	case "st_point", "st_point2d":
+		if n, ok := nums(); ok && len(n) == 2 {
+			return Literal{Kind: Geometry, Text: fmt.Sprintf("POINT(%s %s)", n[0], n[1])}, true
+		}
+	case "st_makeenvelope":
+		if n, ok := nums(); ok && len(n) == 4 {
+			return Literal{Kind: Geometry, Text: fmt.Sprintf("POLYGON((%[1]s %[2]s, %[3]s %[2]s, %[3]s %[4]s, %[1]s %[4]s, %[1]s %[2]s))", n[0], n[1], n[2], n[3])}, true
 		}
 	}
 	return Literal{}, false
