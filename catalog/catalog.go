@@ -73,6 +73,8 @@ type File struct {
 	Columns []connectors.Column
 	Stats   map[string]connectors.ColumnStats
 	BBox    *connectors.BBox
+	// BBoxColumn is the geometry column BBox bounds.
+	BBoxColumn string
 	// Read are the reader options the file is read with (CSV: its
 	// dialect); see connectors.FileInfo.
 	Read map[string]string
@@ -929,7 +931,7 @@ func (c *Catalog) inspect(ctx context.Context, conn connectors.Connector, files 
 	newFile := func(i int, info connectors.FileInfo) *File {
 		fd := files[i]
 		f := &File{Path: fd.path, Size: fd.size, ModTime: fd.mtime, ETag: fd.etag, Rows: info.Rows,
-			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox, Inexact: info.Inexact, Read: info.Read, Rejects: info.Rejects}
+			Columns: info.Columns, Stats: info.Stats, BBox: info.BBox, BBoxColumn: info.BBoxColumn, Inexact: info.Inexact, Read: info.Read, Rejects: info.Rejects}
 		if len(keys) > 0 {
 			f.Partition = map[string]string{}
 			for j, k := range keys {

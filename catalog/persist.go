@@ -20,8 +20,9 @@ import (
 // statsVersion changes whenever the persisted form or what Inspect computes
 // does; older files are then ignored. 2: File.Inexact; Parquet row counts
 // from row groups, min/max only where trusted. 3: File.Read (a CSV file's
-// dialect). 4: GeoJSON geometry is GEOMETRY('OGC:CRS84').
-const statsVersion = 4
+// dialect). 4: GeoJSON geometry is GEOMETRY('OGC:CRS84'). 5: File.BBoxColumn
+// (GeoParquet's bounding boxes).
+const statsVersion = 5
 
 type persisted struct {
 	Version int

@@ -40,8 +40,10 @@ type FileInfo struct {
 	// Parquet footer whose row count is not its row groups' sum): neither
 	// Rows nor Stats may answer a query or rule the file out.
 	Inexact bool
-	// BBox is the extent of the file's geometries (GeoJSON only).
-	BBox *BBox
+	// BBox is the extent of the file's geometries in BBoxColumn (GeoJSON;
+	// GeoParquet whose metadata gives it, for its primary column).
+	BBox       *BBox
+	BBoxColumn string
 	// Rejects are the lines a reader set to reject bad lines left out
 	// (CSV with on_error: reject), at most MaxRejects of them.
 	Rejects []Reject

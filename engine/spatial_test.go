@@ -14,9 +14,10 @@ import (
 	"github.com/qry-dev/qry/internal/fixture"
 )
 
-// Spatial predicates against a constant geometry prune GeoJSON files by
-// their bounding boxes, and answer as DuckDB with the spatial extension
-// does over the same geometries held in a table of its own.
+// Spatial predicates against a constant geometry prune GeoJSON files, and
+// GeoParquet files whose metadata gives a bounding box, by their boxes,
+// and answer as DuckDB with the spatial extension does over the same
+// geometries held in a table of its own.
 func TestSpatialPredicatesPrune(t *testing.T) {
 	ext := fixture.ExtensionDir(t)
 	dir := t.TempDir()
@@ -26,9 +27,11 @@ func TestSpatialPredicatesPrune(t *testing.T) {
 	// and unit squares whose box is x 10i+1..10i+7.8, y 10j+2..10j+7.2, and
 	// ids (4i+j)*10 + 0..4. The files read below are counted from these.
 	var values []string
+	cells := map[string][]string{} // GeoParquet file -> its rows
 	for i := range 4 {
 		for j := range 4 {
 			var feats []string
+			cell := fmt.Sprintf("cell-%d-%d", i, j)
 			for k := range 5 {
 				id := (i*4+j)*10 + k
 				x, y := float64(i*10)+1+float64(k)*1.7, float64(j*10)+2+float64(k)*1.3
@@ -42,6 +45,7 @@ func TestSpatialPredicatesPrune(t *testing.T) {
 				}
 				feats = append(feats, fmt.Sprintf(`{"type":"Feature","properties":{"id":%d},"geometry":%s}`, id, geom))
 				values = append(values, fmt.Sprintf("(%d, '%s')", id, wkt))
+				cells[cell] = append(cells[cell], fmt.Sprintf("(%d, '%s')", id, wkt))
 			}
 			fixture.Write(t, filepath.Join(root, fmt.Sprintf("cell-%d-%d.geojson", i, j)),
 				`{"type":"FeatureCollection","features":[`+strings.Join(feats, ",")+"]}")
@@ -52,6 +56,13 @@ func TestSpatialPredicatesPrune(t *testing.T) {
 	require.NoError(t, err)
 	fixture.Exec(t, ref, "LOAD '"+spatial+"'",
 		"CREATE TABLE places AS SELECT id::BIGINT AS id, ST_GeomFromText(wkt) AS geometry FROM (VALUES "+strings.Join(values, ", ")+") v(id, wkt)")
+	// The same rows as GeoParquet, a file a cell (DuckDB writes the "geo"
+	// key with each file's bounding box).
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "geoplaces"), 0o755))
+	for cell, rows := range cells {
+		fixture.Exec(t, ref, "COPY (SELECT id::BIGINT AS id, ST_GeomFromText(wkt) AS geometry FROM (VALUES "+strings.Join(rows, ", ")+
+			") v(id, wkt)) TO '"+filepath.Join(dir, "geoplaces", cell+".parquet")+"' (FORMAT parquet)")
+	}
 
 	e := openEngine(t, dir, engine.Options{Sandbox: true, ExtensionDir: ext})
 	for _, tc := range []struct {
@@ -68,8 +79,12 @@ func TestSpatialPredicatesPrune(t *testing.T) {
 		{"SELECT id FROM places WHERE ST_Intersects(geometry, ST_Point(100, 100)) OR id = 13 ORDER BY id", 1},
 		{"SELECT id FROM places WHERE NOT ST_Intersects(geometry, ST_MakeEnvelope(0, 0, 9, 9)) AND id < 30 ORDER BY id", 3},
 	} {
-		got, plan := answer(t, e, tc.sql)
-		require.Equal(t, fixture.Rows(t, ref, tc.sql), got, tc.sql)
-		require.Contains(t, plan, fmt.Sprintf("places: 16 files, %d read, %d pruned", tc.read, 16-tc.read), tc.sql)
+		want := fixture.Rows(t, ref, tc.sql)
+		for _, table := range []string{"places", "geoplaces"} {
+			q := strings.Replace(tc.sql, "FROM places", "FROM "+table, 1)
+			got, plan := answer(t, e, q)
+			require.Equal(t, want, got, q)
+			require.Contains(t, plan, fmt.Sprintf("%s: 16 files, %d read, %d pruned", table, tc.read, 16-tc.read), q)
+		}
 	}
 }

@@ -251,8 +251,12 @@ func isNumericType(t string) bool {
 
 // extentMayMatch tests a file's bounding box against a geometry literal's.
 func extentMayMatch(t *catalog.Table, f *catalog.File, p *sql.Pred) bool {
-	if t.Format != "geojson" || len(p.Values) < 1 || len(p.Values) > 2 {
+	if len(p.Values) < 1 || len(p.Values) > 2 {
 		return true
+	}
+	geojson := t.Format == "geojson"
+	if !geojson && (f.BBox == nil || !strings.EqualFold(f.BBoxColumn, p.Column)) {
+		return true // only a box known for this column rules a file out
 	}
 	g, err := wkt.Unmarshal(p.Values[0].Text)
 	if err != nil || g == nil {

@@ -157,7 +157,7 @@ func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[
 		var b connectors.BBox
 		row := db.QueryRowContext(ctx, "SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "+expr)
 		if err := row.Scan(&b.MinX, &b.MinY, &b.MaxX, &b.MaxY); err == nil {
-			info.BBox = &b
+			info.BBox, info.BBoxColumn = &b, GeometryColumn
 		}
 	}
 	return info, nil

@@ -5,6 +5,7 @@ package parquet
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -33,7 +34,40 @@ func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[str
 	if err := footers(ctx, db, []string{path}, infos); err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: statistics: %w", path, connectors.CleanError(err))
 	}
+	for _, c := range cols {
+		if strings.HasPrefix(c.Type, "GEOMETRY") {
+			infos[0].BBox, infos[0].BBoxColumn = geoBBox(ctx, db, path)
+			break
+		}
+	}
 	return infos[0], nil
+}
+
+// geoBBox is the bounding box GeoParquet metadata (the "geo" key) gives
+// for the file's primary geometry column, if it gives one.
+func geoBBox(ctx context.Context, db *sql.DB, path string) (*connectors.BBox, string) {
+	var raw []byte
+	err := db.QueryRowContext(ctx, "SELECT value FROM parquet_kv_metadata("+connectors.QuoteString(path)+") WHERE key = 'geo'").Scan(&raw)
+	if err != nil {
+		return nil, ""
+	}
+	var geo struct {
+		PrimaryColumn string `json:"primary_column"`
+		Columns       map[string]struct {
+			BBox []float64 `json:"bbox"`
+		} `json:"columns"`
+	}
+	if json.Unmarshal(raw, &geo) != nil {
+		return nil, ""
+	}
+	b := geo.Columns[geo.PrimaryColumn].BBox
+	switch len(b) {
+	case 4: // minx, miny, maxx, maxy
+		return &connectors.BBox{MinX: b[0], MinY: b[1], MaxX: b[2], MaxY: b[3]}, geo.PrimaryColumn
+	case 6: // with z: minx, miny, minz, maxx, maxy, maxz
+		return &connectors.BBox{MinX: b[0], MinY: b[1], MaxX: b[3], MaxY: b[4]}, geo.PrimaryColumn
+	}
+	return nil, ""
 }
 
 // Scan reads the files with read_parquet, aligning differing file schemas by
