@@ -91,25 +91,11 @@ func writeGeoJSON(ctx context.Context, w io.Writer, rr array.RecordReader) (int6
 				}
 				bw.Write(v)
 			}
-			bw.WriteString(`,"properties":{`)
-			sep := false
-			for c := range keys {
-				if c == geom {
-					continue
-				}
-				if sep {
-					bw.WriteByte(',')
-				}
-				sep = true
-				bw.Write(keys[c])
-				bw.WriteByte(':')
-				v, err := json.Marshal(jsonValue(schema.Field(c), rec.Column(c), r))
-				if err != nil {
-					return fmt.Errorf("column %s: %w", schema.Field(c).Name, err)
-				}
-				bw.Write(v)
+			bw.WriteString(`,"properties":`)
+			if err := writeObject(bw, keys, rec, r, geom); err != nil {
+				return err
 			}
-			bw.WriteString("}}")
+			bw.WriteString("}")
 		}
 		row += rec.NumRows()
 		return nil

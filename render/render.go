@@ -140,6 +140,31 @@ func jsonValue(f arrow.Field, arr arrow.Array, i int) any {
 	return arr.GetOneForMarshal(i)
 }
 
+// writeObject writes row r of rec as a JSON object of its columns but
+// skip (-1: none), keyed by keys (the columns' names, JSON-encoded).
+func writeObject(bw *bufio.Writer, keys [][]byte, rec arrow.RecordBatch, r, skip int) error {
+	bw.WriteByte('{')
+	sep := false
+	for c := range keys {
+		if c == skip {
+			continue
+		}
+		if sep {
+			bw.WriteByte(',')
+		}
+		sep = true
+		bw.Write(keys[c])
+		bw.WriteByte(':')
+		v, err := json.Marshal(jsonValue(rec.Schema().Field(c), rec.Column(c), r))
+		if err != nil {
+			return fmt.Errorf("column %s: %w", rec.Schema().Field(c).Name, err)
+		}
+		bw.Write(v)
+	}
+	bw.WriteByte('}')
+	return nil
+}
+
 func writeJSON(ctx context.Context, w io.Writer, rr array.RecordReader, asArray bool) (int64, error) {
 	bw := bufio.NewWriter(w)
 	schema := rr.Schema()
@@ -160,20 +185,9 @@ func writeJSON(ctx context.Context, w io.Writer, rr array.RecordReader, asArray 
 				bw.WriteString("\n")
 			}
 			first = false
-			bw.WriteByte('{')
-			for c := range keys {
-				if c > 0 {
-					bw.WriteByte(',')
-				}
-				bw.Write(keys[c])
-				bw.WriteByte(':')
-				v, err := json.Marshal(jsonValue(schema.Field(c), rec.Column(c), r))
-				if err != nil {
-					return fmt.Errorf("column %s: %w", schema.Field(c).Name, err)
-				}
-				bw.Write(v)
+			if err := writeObject(bw, keys, rec, r, -1); err != nil {
+				return err
 			}
-			bw.WriteByte('}')
 			if !asArray {
 				bw.WriteByte('\n')
 			}
