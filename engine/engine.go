@@ -397,7 +397,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 // syncViews makes each catalog table a view over its files, if the catalog
 // changed since the last call.
 func (e *Engine) syncViews(ctx context.Context) error {
-	if e.cat.Snapshot().Version == e.viewVersionNow() && e.accel == nil {
+	if e.viewsCurrent() {
 		return nil
 	}
 	c, err := e.acquire(ctx)
@@ -408,10 +408,13 @@ func (e *Engine) syncViews(ctx context.Context) error {
 	return e.syncViewsOn(c)
 }
 
-func (e *Engine) viewVersionNow() uint64 {
+// viewsCurrent reports whether the views are those of the catalog as it is
+// and of the accelerated copies as they are.
+func (e *Engine) viewsCurrent() bool {
+	version := e.cat.Snapshot().Version
 	e.viewMu.Lock()
 	defer e.viewMu.Unlock()
-	return e.viewVersion
+	return version == e.viewVersion && (e.accel == nil || e.accel.gen.Load() == e.viewAccel)
 }
 
 // tableExpr is a table expression reading a table's given files (all when
