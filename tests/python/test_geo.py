@@ -10,6 +10,7 @@ import urllib.request
 
 import adbc_driver_flightsql.dbapi as flight_sql
 import geopandas
+import pandas as pd
 import pyarrow.flight as flight
 import pyarrow.parquet as pq
 import shapely
@@ -17,7 +18,7 @@ import shapely.geometry
 
 import pytest
 
-from conftest import SAMPLE, start_server
+from conftest import ROOT, SAMPLE, start_server
 
 
 def features():
@@ -108,3 +109,37 @@ def test_geoparquet_output(qry_bin, tmp_path):
     assert geo["version"] == "1.1.0" and geo["primary_column"] == "geometry"
     want_types = {features()[z][1].geom_type for z in features()}
     assert set(geo["columns"]["geometry"]["geometry_types"]) == want_types
+
+
+def test_geoparquet_from_geopandas(qry_bin, tmp_path):
+    """GeoParquet that geopandas writes is a table whose geometry keeps its
+    CRS; a spatial predicate prunes its files by the bounding boxes in their
+    metadata, and answers as geopandas does."""
+    root = tmp_path / "data" / "points"
+    root.mkdir(parents=True)
+    frames = []
+    for i in range(4):
+        g = geopandas.GeoDataFrame({"id": list(range(i * 10, i * 10 + 10))},
+                                   geometry=[shapely.Point(i * 10 + k * 0.5, i * 10 + k * 0.3) for k in range(10)],
+                                   crs="EPSG:4326")
+        g.to_parquet(root / f"part-{i}.parquet")
+        frames.append(g)
+    everything = geopandas.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+    box = shapely.box(9, 9, 15, 15)
+    want = sorted(everything[everything.intersects(box)]["id"])
+    ext = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+    srv = start_server(qry_bin, "--data", str(tmp_path / "data"), "--extension-dir", str(ext))
+    try:
+        with flight_sql.connect(srv.url) as conn, conn.cursor() as cur:
+            sql = "SELECT id, geometry FROM points WHERE ST_Intersects(geometry, ST_MakeEnvelope(9, 9, 15, 15)) ORDER BY id"
+            cur.execute(sql)
+            table = cur.fetch_arrow_table()
+            cur.execute("EXPLAIN " + sql)
+            plan = cur.fetchall()[0][1]
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)
+    assert table.column("id").to_pylist() == want and want
+    assert "points: 4 files, 1 read, 3 pruned" in plan, plan
+    gdf = geopandas.GeoDataFrame.from_arrow(table)
+    assert gdf.crs.equals("EPSG:4326"), gdf.crs
