@@ -1,11 +1,36 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/qry-dev/qry/connectors"
 )
+
+// shortType words a type for a message: a GEOMETRY's CRS written as
+// PROJJSON becomes its identifier (GEOMETRY('EPSG:3857')), or its name.
+func shortType(t string) string {
+	inner, ok := strings.CutPrefix(t, "GEOMETRY('")
+	if !ok || !strings.HasPrefix(inner, "{") {
+		return t
+	}
+	inner = strings.TrimSuffix(inner, "')")
+	var crs struct {
+		Name string `json:"name"`
+		ID   struct {
+			Authority string `json:"authority"`
+			Code      any    `json:"code"`
+		} `json:"id"`
+	}
+	if json.Unmarshal([]byte(strings.ReplaceAll(inner, "''", "'")), &crs) != nil {
+		return "GEOMETRY(a CRS in PROJJSON)"
+	}
+	if crs.ID.Authority != "" {
+		return fmt.Sprintf("GEOMETRY('%s:%v')", crs.ID.Authority, crs.ID.Code)
+	}
+	return fmt.Sprintf("GEOMETRY(%q)", crs.Name)
+}
 
 var signedRank = map[string]int{"TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5}
 var unsignedRank = map[string]int{"UTINYINT": 1, "USMALLINT": 2, "UINTEGER": 3, "UBIGINT": 4}
@@ -82,7 +107,11 @@ func (s *schemaBuilder) add(cols []connectors.Column) error {
 		}
 		w, ok := Widen(next[i].Type, c.Type, s.text)
 		if !ok {
-			return fmt.Errorf("%w: column %s is %s here but %s in the table", ErrSchema, c.Name, c.Type, next[i].Type)
+			here, there := shortType(c.Type), shortType(next[i].Type)
+			if strings.HasPrefix(here, "GEOMETRY") && strings.HasPrefix(there, "GEOMETRY") {
+				return fmt.Errorf("%w: column %s is %s here but %s in the table: one table holds one CRS", ErrSchema, c.Name, here, there)
+			}
+			return fmt.Errorf("%w: column %s is %s here but %s in the table", ErrSchema, c.Name, here, there)
 		}
 		next[i].Type = w
 	}

@@ -143,3 +143,25 @@ def test_geoparquet_from_geopandas(qry_bin, tmp_path):
     assert "points: 4 files, 1 read, 3 pruned" in plan, plan
     gdf = geopandas.GeoDataFrame.from_arrow(table)
     assert gdf.crs.equals("EPSG:4326"), gdf.crs
+
+
+def test_mixed_crs_is_left_out_by_name(qry_bin, tmp_path):
+    """A file whose geometry has another CRS than the table's is left out,
+    with one line that names it and both CRS; the table answers from the
+    rest."""
+    root = tmp_path / "data" / "places"
+    root.mkdir(parents=True)
+    geopandas.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.Point(1, 1), shapely.Point(2, 2)], crs="EPSG:4326").to_parquet(root / "a.parquet")
+    geopandas.GeoDataFrame({"id": [3]}, geometry=[shapely.Point(3, 3)], crs="EPSG:3857").to_parquet(root / "b.parquet")
+    srv = start_server(qry_bin, "--data", str(tmp_path / "data"))
+    try:
+        with flight_sql.connect(srv.url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT id FROM places ORDER BY id")
+            assert [r[0] for r in cur.fetchall()] == [1, 2]
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)
+    lines = [line for line in open(srv.log).read().splitlines() if "b.parquet" in line]
+    assert lines, open(srv.log).read()
+    assert "GEOMETRY('EPSG:3857') here but GEOMETRY('EPSG:4326') in the table: one table holds one CRS" in lines[0], lines[0]
+    assert "projjson" not in lines[0].lower()
