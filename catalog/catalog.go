@@ -21,6 +21,7 @@ import (
 
 	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/connectors/csv"
+	"github.com/qry-dev/qry/connectors/gdal"
 	"github.com/qry-dev/qry/connectors/geojson"
 	"github.com/qry-dev/qry/connectors/json"
 	"github.com/qry-dev/qry/connectors/parquet"
@@ -361,7 +362,7 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	c := &Catalog{opts: opts, log: log, db: db, conns: map[string]connectors.Connector{}, exts: map[string]string{}}
-	for _, conn := range []connectors.Connector{parquet.Connector{}, csv.Connector{}, json.Connector{}, &geojson.Connector{CacheDir: opts.CacheDir}} {
+	for _, conn := range []connectors.Connector{parquet.Connector{}, csv.Connector{}, json.Connector{}, &geojson.Connector{CacheDir: opts.CacheDir}, &gdal.Connector{}} {
 		c.conns[conn.Format()] = conn
 		for _, e := range conn.Extensions() {
 			c.exts[e] = conn.Format()
@@ -372,6 +373,7 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 		db.Close()
 		return nil, err
 	}
+	c.loadSpatial(ctx)
 	if opts.Config != nil {
 		for _, t := range opts.Config.Tables {
 			if t.Writable != nil && !storage.IsRemote(t.Path) {
@@ -793,7 +795,7 @@ func (d tableDef) pick(format string, all []found, formats []string, counts map[
 		}
 	}
 	if format == "" {
-		return nil, "", fmt.Errorf("table %s: %s: no parquet, csv, json or geojson files", d.name, d.root)
+		return nil, "", fmt.Errorf("table %s: %s: no parquet, csv, json, geojson or GIS (gpkg, shp, fgb, kml, gpx) files", d.name, d.root)
 	}
 	var files []found
 	for i, fd := range all {

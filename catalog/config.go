@@ -139,9 +139,9 @@ func (c *Config) Check() []error {
 			bad(i, "", "path is missing")
 		}
 		switch t.Format {
-		case "", "parquet", "csv", "json", "geojson":
+		case "", "parquet", "csv", "json", "geojson", "gdal":
 		default:
-			bad(i, "format", "%q is not parquet, csv, json or geojson", t.Format)
+			bad(i, "format", "%q is not parquet, csv, json, geojson or gdal", t.Format)
 		}
 		switch t.Accelerate {
 		case "", "memory", "disk":

@@ -7,6 +7,7 @@ import (
 
 	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/connectors/csv"
+	"github.com/qry-dev/qry/connectors/gdal"
 	"github.com/qry-dev/qry/connectors/geojson"
 	"github.com/qry-dev/qry/storage"
 )
@@ -174,4 +175,26 @@ func (c *Catalog) NameObjects(msg string) string {
 		}
 	}
 	return msg
+}
+
+// loadSpatial loads DuckDB's spatial extension into the indexing database
+// when --extension-dir has it: GeoPackage, Shapefile, FlatGeobuf, KML and
+// GPX files are then read (see connectors/gdal); without it they are left
+// out, each with a line that says how to get it.
+func (c *Catalog) loadSpatial(ctx context.Context) {
+	var version string
+	if err := c.db.QueryRowContext(ctx, "SELECT library_version FROM pragma_version()").Scan(&version); err != nil {
+		return
+	}
+	ext, err := connectors.FindExtension(c.opts.ExtensionDir, "spatial", version)
+	if err != nil {
+		return
+	}
+	if _, err := c.db.ExecContext(ctx, "LOAD '"+strings.ReplaceAll(ext, "'", "''")+"'"); err != nil {
+		c.log.Warn("spatial extension not loaded: GIS files are left out", "err", err)
+		return
+	}
+	if g, ok := c.conns["gdal"].(*gdal.Connector); ok {
+		g.Spatial = true
+	}
 }
