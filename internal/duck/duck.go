@@ -350,6 +350,16 @@ func (s *Stmt) Start(ctx context.Context, progress func(percent float64)) (*Resu
 	if mapping.PendingPreparedStreaming(s.s, &pending) == mapping.StateError {
 		return nil, newError(mapping.PendingError(pending), s.text)
 	}
+	// DuckDB clears a connection's interrupt when a query begins, so an
+	// interrupt from a context that ended before (while the statement was
+	// planned, say) is lost, and a long first task would run on unbounded:
+	// the query has begun now (its tasks may already run on DuckDB's
+	// threads), so an end from here on interrupts it, and one before is
+	// caught here, and sent again.
+	if ctx.Err() != nil {
+		s.c.Interrupt()
+		return nil, CtxErr(ctx)
+	}
 	last := time.Now()
 	for {
 		st := mapping.PendingExecuteTask(pending)
