@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qry-dev/qry/engine"
-	"github.com/qry-dev/qry/internal/duck"
 	"github.com/qry-dev/qry/internal/fixture"
 )
 
@@ -22,10 +21,8 @@ import (
 func TestGDALFormats(t *testing.T) {
 	ext := fixture.ExtensionDir(t)
 	dir := t.TempDir()
-	ref := fixture.DB(t)
-	spatial, err := duck.FindExtension(ext, "spatial")
-	require.NoError(t, err)
-	fixture.Exec(t, ref, "LOAD '"+spatial+"'",
+	ref := spatialRef(t, ext)
+	fixture.Exec(t, ref,
 		"CREATE TABLE src AS SELECT i::INTEGER AS id, 'n' || i AS name, ST_Point(i % 10, i // 10) AS geom FROM range(40) r(i)")
 	write := func(path, driver, where string) {
 		fixture.Exec(t, ref, fmt.Sprintf("COPY (SELECT * FROM src WHERE %s) TO '%s' WITH (FORMAT GDAL, DRIVER '%s')", where, path, driver))

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,10 +52,8 @@ func TestSpatialPredicatesPrune(t *testing.T) {
 				`{"type":"FeatureCollection","features":[`+strings.Join(feats, ",")+"]}")
 		}
 	}
-	ref := fixture.DB(t)
-	spatial, err := duck.FindExtension(ext, "spatial")
-	require.NoError(t, err)
-	fixture.Exec(t, ref, "LOAD '"+spatial+"'",
+	ref := spatialRef(t, ext)
+	fixture.Exec(t, ref,
 		"CREATE TABLE places AS SELECT id::BIGINT AS id, ST_GeomFromText(wkt) AS geometry FROM (VALUES "+strings.Join(values, ", ")+") v(id, wkt)")
 	// The same rows as GeoParquet, a file a cell (DuckDB writes the "geo"
 	// key with each file's bounding box).
@@ -87,4 +86,15 @@ func TestSpatialPredicatesPrune(t *testing.T) {
 			require.Contains(t, plan, fmt.Sprintf("%s: 16 files, %d read, %d pruned", table, tc.read, 16-tc.read), q)
 		}
 	}
+}
+
+// spatialRef is DuckDB, independent of qry, with the spatial extension
+// from ext loaded.
+func spatialRef(t *testing.T, ext string) *sql.DB {
+	t.Helper()
+	db := fixture.DB(t)
+	spatial, err := duck.FindExtension(ext, "spatial")
+	require.NoError(t, err)
+	fixture.Exec(t, db, "LOAD '"+spatial+"'")
+	return db
 }
