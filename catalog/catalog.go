@@ -172,6 +172,9 @@ type Writable struct {
 	// WAL is the local directory of the write-ahead log, tick journal and
 	// writer lock ("": _qry_wal inside the table's local root).
 	WAL string
+	// Kafka is the topic that feeds the table, if any (its rejected
+	// messages go to the table named Name+RejectedSuffix).
+	Kafka *KafkaConfig
 }
 
 // WritableColumn is a declared column of a writable table.
@@ -374,6 +377,8 @@ func Open(ctx context.Context, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	c.loadSpatial(ctx)
+	c.opts.Config = opts.Config.withRejected()
+	opts = c.opts
 	if opts.Config != nil {
 		for _, t := range opts.Config.Tables {
 			if t.Writable != nil && !storage.IsRemote(t.Path) {
@@ -458,6 +463,9 @@ func (c *Catalog) defs() []tableDef {
 // writableOf turns a checked declaration into a Writable.
 func writableOf(t TableConfig) *Writable {
 	w := &Writable{Tick: 10 * time.Second, TargetFileSize: 64 << 20, WAL: t.Writable.WAL}
+	if t.Source != nil {
+		w.Kafka = t.Source.Kafka
+	}
 	if d, err := time.ParseDuration(t.Writable.Tick); err == nil && d > 0 {
 		w.Tick = d
 	}

@@ -50,6 +50,72 @@ type TableConfig struct {
 	// in memory or on disk (in the cache directory), kept in step with
 	// its files: memory | disk.
 	Accelerate string `yaml:"accelerate"`
+	// Source feeds a writable table from a log (see SourceConfig).
+	Source *SourceConfig `yaml:"source"`
+}
+
+// SourceConfig declares where a writable table's rows come from besides
+// its writers: a Kafka topic.
+type SourceConfig struct {
+	Kafka *KafkaConfig `yaml:"kafka"`
+}
+
+// KafkaConfig feeds a writable table from a Kafka topic, exactly once:
+// the offsets read go into the table's write-ahead log with the rows. A
+// message that does not parse or fit goes to the table <name>_rejected.
+type KafkaConfig struct {
+	Brokers []string `yaml:"brokers"`
+	Topic   string   `yaml:"topic"`
+	// Format of each message's value: json (one object; the default),
+	// csv (one line, the declared columns in order) or arrow (an Arrow
+	// IPC stream).
+	Format string `yaml:"format"`
+	// Start is where a partition the table has never read starts:
+	// earliest (the default) or latest.
+	Start string `yaml:"start"`
+}
+
+// RejectedSuffix names a Kafka-fed table's table of rejected messages.
+const RejectedSuffix = "_rejected"
+
+// RejectedColumns are the columns of a rejected-messages table.
+var RejectedColumns = []ColumnConfig{
+	{Name: "topic", Type: "VARCHAR", NotNull: true},
+	{Name: "partition", Type: "INTEGER", NotNull: true},
+	{Name: "offset", Type: "BIGINT", NotNull: true},
+	{Name: "timestamp", Type: "TIMESTAMP"},
+	{Name: "key", Type: "BLOB"},
+	{Name: "value", Type: "BLOB"},
+	{Name: "error", Type: "VARCHAR", NotNull: true},
+}
+
+// withRejected is c with a writable table <name>_rejected (in the hidden
+// directory _rejected of the table's path) for each table fed by Kafka.
+func (c *Config) withRejected() *Config {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	out.Tables = slices.Clone(c.Tables)
+	for _, t := range c.Tables {
+		if t.Source == nil || t.Source.Kafka == nil || t.Writable == nil {
+			continue
+		}
+		name := t.Name + RejectedSuffix
+		if slices.ContainsFunc(out.Tables, func(x TableConfig) bool { return strings.EqualFold(x.Name, name) }) {
+			continue
+		}
+		w := WritableConfig{Tick: t.Writable.Tick}
+		if t.Writable.WAL != "" {
+			w.WAL = filepath.Join(t.Writable.WAL, "_rejected")
+		}
+		p := filepath.Join(t.Path, "_rejected")
+		if storage.IsRemote(t.Path) {
+			p = strings.TrimSuffix(t.Path, "/") + "/_rejected/"
+		}
+		out.Tables = append(out.Tables, TableConfig{Name: name, Path: p, Columns: RejectedColumns, Writable: &w})
+	}
+	return &out
 }
 
 // WritableConfig declares how a writable table archives its writes.
@@ -158,6 +224,9 @@ func (c *Config) Check() []error {
 				bad(i, "columns", "a column needs name and type")
 			}
 		}
+		if t.Source != nil && t.Writable == nil {
+			bad(i, "source", "a table with a source must be writable")
+		}
 		if w := t.Writable; w != nil {
 			if t.Format != "" && t.Format != "parquet" {
 				bad(i, "format", "a writable table archives as parquet, not %s", t.Format)
@@ -179,6 +248,33 @@ func (c *Config) Check() []error {
 			if w.TargetFileSize != "" {
 				if _, err := ParseSize(w.TargetFileSize); err != nil {
 					bad(i, "writable", "target_file_size: %v", err)
+				}
+			}
+			if src := t.Source; src != nil {
+				if k := src.Kafka; k == nil {
+					bad(i, "source", "kafka is missing (the only source there is)")
+				} else {
+					if len(k.Brokers) == 0 {
+						bad(i, "source.kafka", "brokers is missing")
+					}
+					if k.Topic == "" {
+						bad(i, "source.kafka", "topic is missing")
+					}
+					switch k.Format {
+					case "", "json", "csv", "arrow":
+					default:
+						bad(i, "source.kafka", "format %q is not json, csv or arrow", k.Format)
+					}
+					switch k.Start {
+					case "", "earliest", "latest":
+					default:
+						bad(i, "source.kafka", "start %q is not earliest or latest", k.Start)
+					}
+					for _, x := range c.Tables {
+						if strings.EqualFold(x.Name, t.Name+RejectedSuffix) {
+							bad(i, "source", "table %s holds this table's rejected messages: it cannot be declared", x.Name)
+						}
+					}
 				}
 			}
 			for _, k := range w.PartitionBy {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/qry-dev/qry/internal/duck"
 	"github.com/qry-dev/qry/live"
+	"github.com/qry-dev/qry/live/kafka"
 
 	"context"
 	"fmt"
@@ -111,13 +112,15 @@ func DefaultOptions() Options {
 // Engine runs SQL over a catalog with an embedded DuckDB. It is safe for
 // concurrent use.
 type Engine struct {
-	cat  *catalog.Catalog
-	log  *slog.Logger
-	db   *duck.DB
-	pool chan *duck.Conn
-	all  []*duck.Conn
-	opts Options
-	mem  *poolAllocator
+	// sources feed writable tables from Kafka (this process writes them).
+	sources []*kafka.Source
+	cat     *catalog.Catalog
+	log     *slog.Logger
+	db      *duck.DB
+	pool    chan *duck.Conn
+	all     []*duck.Conn
+	opts    Options
+	mem     *poolAllocator
 
 	parser    *sql.Parser
 	parsed    memo[*sql.Statement]      // parse trees by text
@@ -267,6 +270,10 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		return nil, err
 	}
 	e.live.Start()
+	if err := e.startSources(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	e.accel.start()
 	return e, nil
 }
@@ -318,6 +325,9 @@ func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
 // must be released first.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		for _, s := range e.sources {
+			s.Close()
+		}
 		if e.live != nil {
 			e.live.Close()
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/qry-dev/qry/live"
+	"github.com/qry-dev/qry/live/kafka"
 )
 
 // LiveCatalog is the in-memory database holding writable tables' live rows.
@@ -47,3 +48,28 @@ func (e *Engine) Compact(ctx context.Context, table string) (int, error) {
 
 // LiveStats returns the live tier's figures.
 func (e *Engine) LiveStats() TickStats { return e.live.Stats() }
+
+// startSources starts the Kafka sources of the tables this process writes.
+func (e *Engine) startSources() error {
+	for _, name := range e.live.Tables() {
+		_, decl, _ := e.live.Decl(name)
+		if decl.Kafka == nil || !e.live.Writer(name) {
+			continue
+		}
+		s, err := kafka.Start(kafka.Options{Table: name, Config: *decl.Kafka, Sink: e.live, Logger: e.log})
+		if err != nil {
+			return err
+		}
+		e.sources = append(e.sources, s)
+	}
+	return nil
+}
+
+// SourceStats describe the Kafka sources feeding writable tables.
+func (e *Engine) SourceStats() []kafka.Stats {
+	out := make([]kafka.Stats, len(e.sources))
+	for i, s := range e.sources {
+		out[i] = s.Stats()
+	}
+	return out
+}

@@ -61,6 +61,11 @@ type tbl struct {
 	arch     *duck.Conn // reads for ticks and compactions, while writes go on
 	seq      uint64
 	archived uint64
+	// positions are how far each source of the table (a Kafka partition)
+	// is written, as of the last write; archivedPos as of the archived
+	// rows (the journal keeps them once the log segments are gone).
+	positions   Positions
+	archivedPos Positions
 	// gen grows with each committed write (cached results key on it).
 	gen atomic.Uint64
 	// work serializes ticks and compactions of this table.
@@ -171,14 +176,16 @@ func (tr *Tier) openTable(ctx context.Context, t *catalog.Table) (*tbl, error) {
 	}
 	// Replay what the log holds beyond the archive.
 	replayed := 0
+	lt.positions = lt.archivedPos.clone()
 	err = wal.Replay(lt.walDir, func(first uint64, payload []byte) error {
-		batches, err := readIPC(payload)
+		batches, pos, err := readIPC(payload)
 		if err != nil {
 			return fmt.Errorf("write-ahead log record %d: %w", first, err)
 		}
 		defer duck.Release(batches)
+		lt.positions = lt.positions.Merge(pos)
 		n := rowCount(batches)
-		if first+uint64(n)-1 <= lt.archived {
+		if n == 0 || first+uint64(n)-1 <= lt.archived {
 			return nil // archived before the crash
 		}
 		if err := lt.insert(batches, first); err != nil {
@@ -303,6 +310,48 @@ var ErrWrite = fault.New(fault.BadWrite, "write refused")
 // durable in the write-ahead log (fsynced), then visible to queries. Either
 // every row is written or none. The batches are not released.
 func (tr *Tier) Append(ctx context.Context, table string, batches []arrow.RecordBatch) (int64, error) {
+	return tr.AppendAt(ctx, table, batches, nil)
+}
+
+// Positions are how far a table's sources are written: for each source
+// (a Kafka topic's partition, "topic/partition"), the next offset to read.
+type Positions map[string]int64
+
+func (p Positions) clone() Positions {
+	if p == nil {
+		return nil
+	}
+	out := make(Positions, len(p))
+	for k, v := range p {
+		out[k] = v
+	}
+	return out
+}
+
+// Merge is p with each of q's positions that is further on.
+func (p Positions) Merge(q Positions) Positions {
+	if len(q) == 0 {
+		return p
+	}
+	out := p.clone()
+	if out == nil {
+		out = Positions{}
+	}
+	for k, v := range q {
+		if cur, ok := out[k]; !ok || v > cur {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// AppendAt is Append for a source that reads a log (Kafka): pos, how far
+// the source has read once these rows are written, goes into the same
+// write-ahead log record as the rows, so the rows and the positions are
+// durable together, and Positions gives them back after a restart. With
+// pos, batches may hold no rows (the source read only messages it
+// rejected).
+func (tr *Tier) AppendAt(ctx context.Context, table string, batches []arrow.RecordBatch, pos Positions) (int64, error) {
 	lt, ok := tr.tables[strings.ToLower(table)]
 	if !ok {
 		return 0, fmt.Errorf("%s: %w", table, ErrNotWritable)
@@ -314,10 +363,14 @@ func (tr *Tier) Append(ctx context.Context, table string, batches []arrow.Record
 		return 0, err
 	}
 	n := rowCount(batches)
-	if n == 0 {
+	if n == 0 && len(pos) == 0 {
 		return 0, nil
 	}
-	payload, err := writeIPC(batches)
+	schema := lt.arrowSchema
+	if len(batches) > 0 {
+		schema = batches[0].Schema()
+	}
+	payload, err := writeIPC(schema, batches, pos)
 	if err != nil {
 		return 0, err
 	}
@@ -327,6 +380,17 @@ func (tr *Tier) Append(ctx context.Context, table string, batches []arrow.Record
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	first := lt.seq + 1
+	if n == 0 {
+		// Positions alone: nothing to make visible.
+		if err := lt.openLog(); err != nil {
+			return 0, err
+		}
+		if err := lt.log.Append(first, payload); err != nil {
+			return 0, fmt.Errorf("table %s: %w: %w", lt.name, ErrStorage, err)
+		}
+		lt.positions = lt.positions.Merge(pos)
+		return 0, nil
+	}
 	if err := lt.c.Exec("BEGIN TRANSACTION"); err != nil {
 		return 0, err
 	}
@@ -347,6 +411,7 @@ func (tr *Tier) Append(ctx context.Context, table string, batches []arrow.Record
 		return 0, fmt.Errorf("table %s: %w", lt.name, err)
 	}
 	lt.seq = first + uint64(n) - 1
+	lt.positions = lt.positions.Merge(pos)
 	lt.gen.Add(1)
 	return int64(n), nil
 }
@@ -593,11 +658,29 @@ func rowCount(batches []arrow.RecordBatch) int {
 	return n
 }
 
-func writeIPC(batches []arrow.RecordBatch) ([]byte, error) {
+// positionsKey is the schema metadata key of a log record's source
+// positions (JSON).
+const positionsKey = "qry.positions"
+
+// writeIPC is a log record's payload: the batches as an Arrow IPC stream,
+// with the source positions, if any, in its schema's metadata.
+func writeIPC(schema *arrow.Schema, batches []arrow.RecordBatch, pos Positions) ([]byte, error) {
+	md := arrow.Metadata{}
+	if len(pos) > 0 {
+		data, err := json.Marshal(pos)
+		if err != nil {
+			return nil, err
+		}
+		md = arrow.NewMetadata([]string{positionsKey}, []string{string(data)})
+	}
+	schema = arrow.NewSchema(schema.Fields(), &md)
 	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(batches[0].Schema()))
+	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
 	for _, b := range batches {
-		if err := w.Write(b); err != nil {
+		rb := array.NewRecordBatch(schema, b.Columns(), b.NumRows())
+		err := w.Write(rb)
+		rb.Release()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -607,13 +690,22 @@ func writeIPC(batches []arrow.RecordBatch) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func readIPC(payload []byte) ([]arrow.RecordBatch, error) {
+// readIPC reads a log record's payload back (see writeIPC).
+func readIPC(payload []byte) ([]arrow.RecordBatch, Positions, error) {
 	r, err := ipc.NewReader(bytes.NewReader(payload))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer r.Release()
-	return duck.Collect(r)
+	var pos Positions
+	md := r.Schema().Metadata()
+	if i := md.FindKey(positionsKey); i >= 0 {
+		if err := json.Unmarshal([]byte(md.Values()[i]), &pos); err != nil {
+			return nil, nil, fmt.Errorf("source positions: %w", err)
+		}
+	}
+	batches, err := duck.Collect(r)
+	return batches, pos, err
 }
 
 // journal is a writable table's tick journal: how far rows are archived,
@@ -622,6 +714,9 @@ type journal struct {
 	Archived uint64      `json:"archived"`
 	Renames  [][2]string `json:"renames,omitempty"` // temp -> final, relative to the root
 	Removes  []string    `json:"removes,omitempty"` // compaction: files the renamed one replaces
+	// Positions are the table's source positions as of the archived rows
+	// (see Tier.AppendAt).
+	Positions Positions `json:"positions,omitempty"`
 }
 
 func (lt *tbl) journalPath() string { return filepath.Join(lt.walDir, "journal.json") }
@@ -659,6 +754,9 @@ func (lt *tbl) writeJournal(j journal) error {
 		}
 	}
 	sort.Strings(j.Removes)
+	if j.Positions == nil {
+		j.Positions = lt.archivedPos
+	}
 	data, _ := json.Marshal(j)
 	return writeFileSync(lt.journalPath(), data)
 }
@@ -711,6 +809,7 @@ func (lt *tbl) recover(ctx context.Context) error {
 	if err := lt.arc.remove(ctx, j.Removes); err != nil {
 		return fmt.Errorf("table %s: finishing an interrupted compaction: %w", lt.name, err)
 	}
+	lt.archivedPos = j.Positions
 	if len(j.Renames) > 0 || len(j.Removes) > 0 {
 		if err := lt.writeJournal(journal{Archived: j.Archived}); err != nil {
 			return err

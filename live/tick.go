@@ -101,6 +101,7 @@ func (tr *Tier) Tick(ctx context.Context, table string) (err error) {
 		lt.mu.Unlock()
 		return err
 	}
+	pos := lt.positions.clone() // as of upto
 	// The rows to archive are copied while writers wait (a scan running
 	// beside the writer's inserts was seen to return rows past its
 	// filter); the Parquet files are then written from the copy while
@@ -118,7 +119,7 @@ func (tr *Tier) Tick(ctx context.Context, table string) (err error) {
 	}()
 	renames, err := tr.writeArchive(ctx, lt, snap, upto)
 	if err == nil {
-		err = lt.writeJournal(journal{Archived: upto, Renames: renames})
+		err = lt.writeJournal(journal{Archived: upto, Renames: renames, Positions: pos})
 	}
 	if err != nil {
 		tmps := make([]string, len(renames))
@@ -128,7 +129,7 @@ func (tr *Tier) Tick(ctx context.Context, table string) (err error) {
 		_ = lt.arc.remove(ctx, tmps)
 		return err
 	}
-	return tr.handOver(ctx, lt, &pendingHandover{renames: renames, upto: upto, segments: old})
+	return tr.handOver(ctx, lt, &pendingHandover{renames: renames, upto: upto, positions: pos, segments: old})
 }
 
 // pendingHandover is a tick's or a compaction's hand-over, from the moment
@@ -139,8 +140,9 @@ func (tr *Tier) Tick(ctx context.Context, table string) (err error) {
 type pendingHandover struct {
 	renames [][2]string
 	// A tick's: the rows archived, and the log segments that hold them.
-	upto     uint64
-	segments []string
+	upto      uint64
+	positions Positions
+	segments  []string
 	// A compaction's: the files it replaces (relative, and as the catalog
 	// names them).
 	compaction      bool
@@ -178,6 +180,9 @@ func (tr *Tier) handOver(ctx context.Context, lt *tbl, h *pendingHandover) error
 			tr.cat.Retire(h.retire...)
 		} else {
 			lt.archived = h.upto
+			if h.positions != nil {
+				lt.archivedPos = h.positions
+			}
 		}
 		if err = tr.cat.RefreshTable(context.Background(), lt.name); err == nil {
 			err = tr.opts.SyncViews(lt.c)

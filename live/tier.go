@@ -282,3 +282,30 @@ func (tr *Tier) Stats() TickStats {
 	tr.statMu.Unlock()
 	return s
 }
+
+// Positions are how far table's sources are written (see AppendAt): after
+// a restart, where each source resumes. Nil when table takes no writes or
+// has no source positions yet.
+func (tr *Tier) Positions(table string) Positions {
+	if tr == nil {
+		return nil
+	}
+	lt, ok := tr.tables[strings.ToLower(table)]
+	if !ok {
+		return nil
+	}
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	return lt.positions.clone()
+}
+
+// Writer reports whether this process writes table (false for a table
+// another qry process holds the writer lock of, and for one that takes
+// no writes).
+func (tr *Tier) Writer(table string) bool {
+	if tr == nil {
+		return false
+	}
+	lt, ok := tr.tables[strings.ToLower(table)]
+	return ok && !lt.follower
+}

@@ -31,6 +31,12 @@ step "SeaweedFS (the object-storage tests' real S3 server)"
 bash scripts/seaweedfs.sh
 export QRY_REQUIRE_S3=1
 
+step "Apache Kafka (the Kafka source tests' real broker)"
+bash scripts/kafka.sh
+if command -v java >/dev/null && [ -f .cache/kafka/version ]; then
+  export QRY_REQUIRE_KAFKA=1
+fi
+
 step "go test"
 go test -count=1 -timeout 15m ./...
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -129,6 +130,10 @@ var (
 	descAccSync   = prometheus.NewDesc("qry_accelerated_in_sync", "1 when the copies hold the catalog as it is and no load or checkpoint is under way.", nil, nil)
 	descAccLoaded = prometheus.NewDesc("qry_accelerated_files_loaded_total", "Files loaded into copies since the start.", nil, nil)
 	descAccLag    = prometheus.NewDesc("qry_accelerated_refresh_lag_seconds", "From the last catalog change to its copies holding it.", nil, nil)
+	descKafkaLag  = prometheus.NewDesc("qry_kafka_lag_messages", "Messages in a Kafka partition not written to its table yet (as of the last check).", []string{"table", "topic", "partition"}, nil)
+	descKafkaRows = prometheus.NewDesc("qry_kafka_rows_total", "Rows written to tables from Kafka since the start.", []string{"table", "topic"}, nil)
+	descKafkaRej  = prometheus.NewDesc("qry_kafka_rejected_total", "Kafka messages written to the rejected table since the start.", []string{"table", "topic"}, nil)
+	descKafkaErr  = prometheus.NewDesc("qry_kafka_errors_total", "Kafka fetch and write errors since the start (each retried).", []string{"table", "topic"}, nil)
 )
 
 type engineCollector struct{ eng *engine.Engine }
@@ -138,7 +143,8 @@ var _ prometheus.Collector = engineCollector{}
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRunning, descWaiting, descMaxConns, descTables, descFiles, descBytes,
 		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK, descLiveRows, descLastTick, descTicks,
-		descCacheSize, descCacheN, descAccTables, descAccBytes, descAccQuery, descAccFall, descAccLoaded, descAccLag, descAccSync} {
+		descCacheSize, descCacheN, descAccTables, descAccBytes, descAccQuery, descAccFall, descAccLoaded, descAccLag, descAccSync,
+		descKafkaLag, descKafkaRows, descKafkaRej, descKafkaErr} {
 		ch <- d
 	}
 }
@@ -199,5 +205,13 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descTicks, prometheus.CounterValue, float64(live.Ticks), "ok")
 		ch <- prometheus.MustNewConstMetric(descTicks, prometheus.CounterValue, float64(live.Fails), "failed")
+	}
+	for _, k := range c.eng.SourceStats() {
+		for p, lag := range k.Lag {
+			ch <- prometheus.MustNewConstMetric(descKafkaLag, prometheus.GaugeValue, float64(lag), k.Table, k.Topic, strconv.Itoa(int(p)))
+		}
+		ch <- prometheus.MustNewConstMetric(descKafkaRows, prometheus.CounterValue, float64(k.Rows), k.Table, k.Topic)
+		ch <- prometheus.MustNewConstMetric(descKafkaRej, prometheus.CounterValue, float64(k.Rejected), k.Table, k.Topic)
+		ch <- prometheus.MustNewConstMetric(descKafkaErr, prometheus.CounterValue, float64(k.Failures), k.Table, k.Topic)
 	}
 }
