@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/qry-dev/qry/fault"
+	qsql "github.com/qry-dev/qry/sql"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -100,13 +101,34 @@ func (bearer) RequireTransportSecurity() bool { return false }
 func (c *Client) Close() error { return c.c.Close() }
 
 // Query runs one statement and returns its result as a stream that reads
-// the endpoints one after the other. The caller releases it.
+// the endpoints one after the other. The caller releases it. An INSERT is
+// sent as an update, and its result is the rows written (one column,
+// Count), as a local engine answers it.
 func (c *Client) Query(ctx context.Context, sql string) (array.RecordReader, error) {
+	if _, ok := qsql.ParseInsert(sql); ok {
+		return c.update(ctx, sql)
+	}
 	info, err := c.c.Execute(ctx, sql)
 	if err != nil {
 		return nil, remote(ctx, err)
 	}
 	return c.read(ctx, info)
+}
+
+func (c *Client) update(ctx context.Context, sql string) (array.RecordReader, error) {
+	n, err := c.c.ExecuteUpdate(ctx, sql)
+	if err != nil {
+		return nil, remote(ctx, err)
+	}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "Count", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	b := array.NewInt64Builder(c.c.Alloc)
+	defer b.Release()
+	b.Append(n)
+	col := b.NewArray()
+	defer col.Release()
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, 1)
+	defer rec.Release()
+	return array.NewRecordReader(schema, []arrow.RecordBatch{rec})
 }
 
 // Tables lists the server's tables with their schemas.

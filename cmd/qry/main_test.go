@@ -245,7 +245,13 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 // it with its address, once it announced it.
 func startServe(t *testing.T) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(qryBin, "serve", "--cache-dir", t.TempDir(), "--data", sampleDir(t), "--listen", "127.0.0.1:0")
+	return startServeWith(t, "--data", sampleDir(t))
+}
+
+// startServeWith is startServe over the catalog args give.
+func startServeWith(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(qryBin, append([]string{"serve", "--cache-dir", t.TempDir(), "--listen", "127.0.0.1:0"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -288,6 +294,43 @@ func TestQueryInsertsIntoWritableTable(t *testing.T) {
 	r = run(t, "", "query", "--config", cfg, "INSERT INTO notes (text) VALUES ('no id')")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "NOT NULL")
+}
+
+// qry query --server sends an INSERT as an update and prints the rows
+// written, as it does locally; a refused one fails with the server's
+// reason. The shell goes through the same client.
+func TestRemoteInsert(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "qry.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`tables:
+  - name: notes
+    path: notes
+    columns:
+      - {name: id, type: BIGINT, not_null: true}
+      - {name: text, type: VARCHAR}
+    writable: {tick: 1h}
+`), 0o644))
+	_, addr := startServeWith(t, "--config", cfg)
+	server := "grpc://" + addr
+	r := run(t, "", "query", "--server", server, "-F", "csv", "INSERT INTO notes VALUES (1, 'one'), (2, 'two')")
+	require.Zero(t, r.code, r.stderr)
+	require.Equal(t, "Count\n2\n", r.stdout)
+	r = run(t, "", "query", "--server", server, "-F", "csv", "INSERT INTO notes SELECT i, 'n' || i FROM range(3, 6) t(i)")
+	require.Zero(t, r.code, r.stderr)
+	require.Equal(t, "Count\n3\n", r.stdout)
+	r = run(t, "", "query", "--server", server, "-F", "csv", "SELECT id, text FROM notes ORDER BY id")
+	require.Zero(t, r.code, r.stderr)
+	require.Equal(t, "id,text\n1,one\n2,two\n3,n3\n4,n4\n5,n5\n", r.stdout)
+	r = run(t, "", "query", "--server", server, "INSERT INTO notes (text) VALUES ('no id')")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "NOT NULL")
+	r = run(t, "", "query", "--server", server, "-F", "csv", "SELECT count(*) FROM notes")
+	require.Equal(t, "count_star()\n5\n", r.stdout)
+	r = run(t, "INSERT INTO notes VALUES (6, 'six');\nSELECT max(id) FROM notes;\n", "shell", "--server", server)
+	require.Zero(t, r.code, r.stderr)
+	require.Contains(t, r.stdout, "6")
+	r = run(t, "", "query", "--server", server, "-F", "csv", "SELECT text FROM notes WHERE id = 6")
+	require.Equal(t, "text\nsix\n", r.stdout)
 }
 
 // The exit code says what kind of failure it was, locally and through a
