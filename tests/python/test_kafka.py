@@ -1,0 +1,173 @@
+"""Kafka into a writable table, against a real Apache Kafka broker (KRaft
+mode, from the jars scripts/kafka.sh fetches): a producer sends JSON
+messages (some bad) while the server is killed with SIGKILL again and
+again. Afterwards the table holds each good message exactly once and the
+rejected table each bad one exactly once."""
+import base64
+import json
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+
+import adbc_driver_flightsql.dbapi as flight_sql
+import pytest
+
+from conftest import ROOT, start_server
+
+LIBS = ROOT / ".cache" / "kafka" / "libs"
+
+
+def free_ports(n):
+    import socket
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@pytest.fixture(scope="module")
+def kafka(tmp_path_factory):
+    """A real broker's address (one node, broker and controller)."""
+    from shutil import which
+    if which("java") is None or not LIBS.is_dir():
+        if os.environ.get("QRY_REQUIRE_KAFKA") == "1":
+            pytest.fail("kafka broker: java or the jars are missing (QRY_REQUIRE_KAFKA=1)")
+        pytest.skip("kafka broker: java or the jars are missing: run scripts/kafka.sh")
+    d = tmp_path_factory.mktemp("kafka")
+    port, ctl = free_ports(2)
+    (d / "server.properties").write_text("\n".join([
+        "process.roles=broker,controller", "node.id=1",
+        f"controller.quorum.bootstrap.servers=127.0.0.1:{ctl}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctl}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        f"log.dirs={d / 'data'}", "offsets.topic.replication.factor=1",
+        "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
+        "auto.create.topics.enable=false", ""]))
+    java = ["java", "-Xmx512m", "-XX:+UseSerialGC", "-cp", f"{LIBS}/*"]
+    cluster = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    subprocess.run([*java, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster,
+                    "-c", str(d / "server.properties")], check=True, capture_output=True)
+    log = open(d / "broker.log", "w")
+    proc = subprocess.Popen([*java, "kafka.Kafka", str(d / "server.properties")], stdout=log, stderr=subprocess.STDOUT)
+    addr = f"127.0.0.1:{port}"
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": addr, "log_level": 0})
+    deadline = time.time() + 90
+    while True:
+        try:
+            if admin.list_topics(timeout=2).brokers:
+                break
+        except Exception:
+            pass
+        assert proc.poll() is None, "kafka broker exited: " + (d / "broker.log").read_text()[-3000:]
+        assert time.time() < deadline, "kafka broker not ready after 90 s"
+        time.sleep(0.2)
+    yield addr
+    proc.kill()
+    proc.wait()
+    log.close()
+
+
+def create_topic(addr, name, partitions):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": addr})  # kept while the futures run
+    fs = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+    for f in fs.values():
+        f.result(timeout=30)
+
+
+CONFIG = """tables:
+  - name: events
+    path: events
+    columns:
+      - {{name: id, type: BIGINT, not_null: true}}
+      - {{name: v, type: DOUBLE}}
+    writable: {{tick: 200ms}}
+    source:
+      kafka: {{brokers: ["{addr}"], topic: events}}
+"""
+
+
+def query(url, sql):
+    with flight_sql.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def test_kill_9_while_consuming(qry_bin, tmp_path, kafka):
+    from confluent_kafka import Producer
+    seed = int(os.environ.get("QRY_CRASH_SEED", time.time()))
+    rnd = random.Random(seed)
+    print(f"\nkafka crash test seed {seed} (QRY_CRASH_SEED to repeat)")
+    create_topic(kafka, "events", 3)
+    (tmp_path / "qry.yaml").write_text(CONFIG.format(addr=kafka))
+    args = ("--config", str(tmp_path / "qry.yaml"), "--http", "127.0.0.1:0")
+
+    n, bad_every = 60000, 997
+    good = [i for i in range(n) if i % bad_every != 0]
+    bad = n - len(good)
+    done = threading.Event()
+
+    def produce():
+        p = Producer({"bootstrap.servers": kafka, "linger.ms": 5, "enable.idempotence": True})
+        for i in range(n):
+            value = b"{not json" if i % bad_every == 0 else json.dumps({"id": i, "v": i / 2}).encode()
+            while True:
+                try:
+                    p.produce("events", value, partition=i % 3)
+                    break
+                except BufferError:
+                    p.poll(0.05)
+            if i % 500 == 499:
+                p.flush()
+                time.sleep(0.02)  # a steady stream over several seconds, not one burst
+        p.flush()
+        done.set()
+
+    producer = threading.Thread(target=produce)
+    srv = start_server(qry_bin, *args)
+    producer.start()
+    kills, seen = 0, []
+    try:
+        while not done.is_set() or kills < 4:
+            time.sleep(rnd.uniform(0.3, 1.2))
+            seen.append(query(srv.url, "SELECT count(*) FROM events")[0][0])
+            srv.proc.send_signal(signal.SIGKILL)
+            srv.proc.wait()
+            kills += 1
+            srv = start_server(qry_bin, *args)
+        producer.join()
+        deadline = time.time() + 180
+        while query(srv.url, "SELECT count(*) FROM events")[0][0] < len(good) and time.time() < deadline:
+            time.sleep(0.2)
+        # One more kill at rest: what is live is replayed, nothing read again.
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        srv = start_server(qry_bin, *args)
+        total, distinct, lo, hi, total_v = query(
+            srv.url, "SELECT count(*), count(DISTINCT id), min(id), max(id), sum(v) FROM events")[0]
+        rejected, rejected_distinct = query(
+            srv.url, 'SELECT count(*), count(DISTINCT (partition, "offset")) FROM events_rejected')[0]
+        ids = [r[0] for r in query(srv.url, "SELECT id FROM events ORDER BY id")]
+        with urllib.request.urlopen(srv.http + "/metrics") as r:
+            metrics = r.read().decode()
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)
+
+    print(f"{kills} kills, counts seen before them: {seen}; the table holds {total} rows, {rejected} rejected")
+    assert any(0 < c < len(good) for c in seen), "no kill came while consuming: the test proves little"
+    assert total == distinct == len(good), f"{total} rows, {distinct} distinct, {len(good)} sent"
+    assert ids == good
+    assert total_v == sum(i / 2 for i in good)
+    assert rejected == rejected_distinct == bad, f"{rejected} rejected ({rejected_distinct} distinct), {bad} bad sent"
+    assert 'qry_kafka_lag_messages{partition="0",table="events",topic="events"}' in metrics
