@@ -209,6 +209,17 @@ func (t *Table) Rows() int64 {
 // via, if not nil, gives the path DuckDB reads each file through (see
 // connectors.ScanSpec.Via).
 func (t *Table) Scan(files []*File, via func(string) (string, error)) (string, error) {
+	return t.ScanWith(files, via, nil)
+}
+
+// SeqColumn is the hidden column of a writable table's archive files: the
+// sequence number of each row's write (see live). It is not one of the
+// table's columns; ScanWith reads it.
+const SeqColumn = "_qry_seq"
+
+// ScanWith is Scan with hidden columns of the files after the table's
+// (NULL from files without them).
+func (t *Table) ScanWith(files []*File, via func(string) (string, error), hidden []Column) (string, error) {
 	if files == nil {
 		files = t.Files
 	}
@@ -217,9 +228,9 @@ func (t *Table) Scan(files []*File, via func(string) (string, error)) (string, e
 		if len(t.Columns) == 0 {
 			return "", fmt.Errorf("table %s: no readable files", t.Name)
 		}
-		sel := make([]string, len(t.Columns))
-		for i, c := range t.Columns {
-			sel[i] = fmt.Sprintf("NULL::%s AS %s", c.Type, connectors.QuoteIdent(c.Name))
+		sel := make([]string, 0, len(t.Columns)+len(hidden))
+		for _, c := range append(slices.Clone(t.Columns), hidden...) {
+			sel = append(sel, fmt.Sprintf("NULL::%s AS %s", c.Type, connectors.QuoteIdent(c.Name)))
 		}
 		return "(SELECT " + strings.Join(sel, ", ") + " WHERE false)", nil
 	}
@@ -263,8 +274,9 @@ func (t *Table) Scan(files []*File, via func(string) (string, error)) (string, e
 			}
 		}
 	}
-	sel := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
+	all := append(slices.Clone(t.Columns), hidden...)
+	sel := make([]string, len(all))
+	for i, c := range all {
 		q := connectors.QuoteIdent(c.Name)
 		typ, ok := present[strings.ToLower(c.Name)]
 		switch {
@@ -893,7 +905,12 @@ func (c *Catalog) buildTable(ctx context.Context, d tableDef, prev *Table) (*Tab
 			c.log.Warn("file left out", "table", d.name, "err", errs[i])
 			continue
 		}
-		if err := sb.add(infos[i].Columns); err != nil {
+		cols := infos[i].Columns
+		if d.writable != nil {
+			// The archive's hidden sequence column is not the table's.
+			cols = slices.DeleteFunc(slices.Clone(cols), func(c connectors.Column) bool { return c.Name == SeqColumn })
+		}
+		if err := sb.add(cols); err != nil {
 			err = fmt.Errorf("%s: %w", fd.path, err)
 			t.Problems = append(t.Problems, Problem{Path: fd.path, Err: err})
 			c.log.Warn("file left out", "table", d.name, "err", err)

@@ -114,6 +114,9 @@ func DefaultOptions() Options {
 type Engine struct {
 	// sources feed writable tables from Kafka (this process writes them).
 	sources []*kafka.Source
+	subs    subscriptionStats
+	aggMu   sync.Mutex
+	aggs    map[string]bool // DuckDB's aggregate functions (subscriptions)
 	cat     *catalog.Catalog
 	log     *slog.Logger
 	db      *duck.DB
@@ -245,7 +248,9 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 		objects = s3
 	}
 	e.live, err = live.Open(ctx, live.Options{DB: db, Catalog: cat, Schema: CatalogName, Logger: log, Objects: objects,
-		Scan:      func(t *catalog.Table, files []*catalog.File) (string, error) { return t.Scan(files, e.via()) },
+		Scan: func(t *catalog.Table, files []*catalog.File, hidden []catalog.Column) (string, error) {
+			return t.ScanWith(files, e.via(), hidden)
+		},
 		SyncViews: func(c *duck.Conn) error { return e.syncViewsOn(c) }})
 	if err != nil {
 		e.Close()

@@ -184,7 +184,7 @@ func (tr *Tier) compact(ctx context.Context, lt *tbl, min int) (int, error) {
 	}
 	stamp := time.Now().UnixNano()
 	for i, g := range groups {
-		scan, err := tr.opts.Scan(t, g)
+		scan, err := tr.opts.Scan(t, g, seqHidden)
 		if err != nil {
 			cleanup()
 			return 0, err
@@ -198,7 +198,9 @@ func (tr *Tier) compact(ctx context.Context, lt *tbl, min int) (int, error) {
 		name := fmt.Sprintf("compact-%020d-%d.parquet", archiveSeq(g[len(g)-1]), stamp+int64(i))
 		tmp := path.Join(dir, tmpPrefix+name)
 		h.renames = append(h.renames, [2]string{tmp, path.Join(dir, name)})
-		q := fmt.Sprintf("SELECT %s FROM %s", strings.Join(dataCols, ", "), scan)
+		// The rows keep their sequence numbers, in order (subscriptions
+		// resume from the archive by them).
+		q := fmt.Sprintf("SELECT %s, %s FROM %s ORDER BY %s", strings.Join(dataCols, ", "), seqCol, scan, seqCol)
 		if err := lt.writeParquet(ctx, q, tmp); err != nil {
 			cleanup()
 			return 0, fmt.Errorf("table %s: compacting %s: %w", lt.name, lt.arc.path(dir), err)

@@ -34,8 +34,11 @@ import (
 const LiveCatalog = "qry_live"
 
 // seqCol numbers live rows in write order; a tick archives those up to a
-// sequence number.
-const seqCol = "_qry_seq"
+// sequence number. Archive files keep it (hidden from the table).
+const seqCol = catalog.SeqColumn
+
+// seqHidden is the hidden sequence column, as scans add it.
+var seqHidden = []catalog.Column{{Name: seqCol, Type: "UBIGINT"}}
 
 // WALDirName is the directory, inside a writable table's root, of its
 // write-ahead log and tick journal (hidden from the catalog by its _).
@@ -68,6 +71,9 @@ type tbl struct {
 	archivedPos Positions
 	// gen grows with each committed write (cached results key on it).
 	gen atomic.Uint64
+	// watchers are signalled after each committed write and hand-over.
+	wmu      sync.Mutex
+	watchers map[*Watch]struct{}
 	// work serializes ticks and compactions of this table.
 	work        sync.Mutex
 	arrowSchema *arrow.Schema
@@ -413,6 +419,7 @@ func (tr *Tier) AppendAt(ctx context.Context, table string, batches []arrow.Reco
 	lt.seq = first + uint64(n) - 1
 	lt.positions = lt.positions.Merge(pos)
 	lt.gen.Add(1)
+	lt.signal()
 	return int64(n), nil
 }
 

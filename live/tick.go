@@ -204,6 +204,7 @@ func (tr *Tier) handOver(ctx context.Context, lt *tbl, h *pendingHandover) error
 	}
 	if err == nil {
 		lt.gen.Add(1)
+		lt.signal()
 	}
 	tr.handover.Unlock()
 	lt.mu.Unlock()
@@ -271,7 +272,9 @@ func (tr *Tier) writeArchive(ctx context.Context, lt *tbl, src string, upto uint
 		rel := path.Join(dir...)
 		name := fmt.Sprintf("part-%020d-%d.parquet", upto, i)
 		tmp := path.Join(rel, tmpPrefix+name)
-		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(dataCols, ", "), src, where, seqCol)
+		// The sequence numbers go along, hidden from the table's columns
+		// (subscriptions resume from the archive by them).
+		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s ORDER BY %s", strings.Join(dataCols, ", "), seqCol, src, where, seqCol)
 		renames = append(renames, [2]string{tmp, path.Join(rel, name)})
 		if err := lt.writeParquet(ctx, q, tmp); err != nil {
 			return renames, fmt.Errorf("table %s: archive %s: %w", lt.name, lt.arc.path(path.Join(rel, name)), err)

@@ -30,8 +30,9 @@ type Options struct {
 	// connections USE it, so SyncViews can run on them.
 	Schema string
 	// Scan is a table expression reading the given files of t, as DuckDB
-	// may reach them (through the sandbox's served directory).
-	Scan func(t *catalog.Table, files []*catalog.File) (string, error)
+	// may reach them (through the sandbox's served directory), with the
+	// hidden columns after t's (see catalog.Table.ScanWith).
+	Scan func(t *catalog.Table, files []*catalog.File, hidden []catalog.Column) (string, error)
 	// SyncViews re-makes the engine's views over the catalog as it is now,
 	// on c. A tick and a compaction call it inside their hand-over.
 	SyncViews func(c *duck.Conn) error
