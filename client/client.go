@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/qry-dev/qry/fault"
 	qsql "github.com/qry-dev/qry/sql"
 	"google.golang.org/grpc"
@@ -233,4 +235,74 @@ func remote(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return fault.FromStatus(err)
+}
+
+// Subscription is a subscription's stream (see Client.Subscribe).
+type Subscription struct {
+	stream flight.FlightService_DoGetClient
+	r      *flight.Reader
+	seq    uint64
+	err    error
+	cancel context.CancelFunc
+}
+
+// Subscribe subscribes to sql on the server: each batch of rows it sends,
+// as writers commit them, and without end. With from, it resumes after
+// that sequence number. Close it when done.
+func (c *Client) Subscribe(ctx context.Context, sql string, from *uint64) (*Subscription, error) {
+	ticket, err := json.Marshal(struct {
+		SQL  string  `json:"subscribe"`
+		From *uint64 `json:"from,omitempty"`
+	}{sql, from})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stream, err := c.c.Client.DoGet(ctx, &flight.Ticket{Ticket: ticket})
+	if err != nil {
+		cancel()
+		return nil, remote(ctx, err)
+	}
+	r, err := flight.NewRecordReader(stream, ipc.WithAllocator(c.c.Alloc))
+	if err != nil {
+		cancel()
+		return nil, remote(ctx, err)
+	}
+	s := &Subscription{stream: stream, r: r, cancel: cancel}
+	if from != nil {
+		s.seq = *from
+	}
+	return s, nil
+}
+
+// Schema is the schema of the subscription's batches.
+func (s *Subscription) Schema() *arrow.Schema { return s.r.Schema() }
+
+// Next waits for the next batch (valid until the next call) and the
+// sequence number the stream is complete up to with it. At the end it
+// returns nil and Err says why.
+func (s *Subscription) Next() (arrow.RecordBatch, uint64) {
+	if !s.r.Next() {
+		s.err = remote(s.stream.Context(), s.r.Err())
+		return nil, s.seq
+	}
+	var md struct {
+		Seq uint64 `json:"seq"`
+	}
+	if json.Unmarshal(s.r.LatestAppMetadata(), &md) == nil {
+		s.seq = md.Seq
+	}
+	return s.r.RecordBatch(), s.seq
+}
+
+// Err is why the stream ended.
+func (s *Subscription) Err() error { return s.err }
+
+// Seq is how far the stream is complete: resume after it.
+func (s *Subscription) Seq() uint64 { return s.seq }
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.cancel()
+	s.r.Release()
 }

@@ -76,6 +76,13 @@ type Options struct {
 	// no bound.
 	MaxResultRows  int64
 	MaxResultBytes int64
+	// MaxSubscriptions bounds the subscriptions open at once; beyond it
+	// Subscribe fails with ErrBusy. 0 means 64; -1 means no bound.
+	MaxSubscriptions int
+	// SubscribeBuffer and SubscribeMaxLag are the defaults of
+	// SubscribeOptions.Buffer and MaxLag (0: theirs).
+	SubscribeBuffer int64
+	SubscribeMaxLag uint64
 	// ResultCacheBytes sizes the cache of small results (bytes of Arrow
 	// buffers; one result may take a 16th of it). 0 means no cache; only a
 	// sandboxed engine caches.

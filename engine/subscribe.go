@@ -89,6 +89,7 @@ type Subscription struct {
 	tables []string
 	opts   SubscribeOptions
 	watch  *live.Watch
+	start  uint64
 	stop   context.CancelFunc
 	done   chan struct{}
 
@@ -123,10 +124,23 @@ func (e *Engine) SubscriptionStats() SubscriptionStats {
 // same sandbox as a query. Close it when done.
 func (e *Engine) Subscribe(ctx context.Context, text string, opts SubscribeOptions) (*Subscription, error) {
 	if opts.Buffer <= 0 {
+		opts.Buffer = e.opts.SubscribeBuffer
+	}
+	if opts.Buffer <= 0 {
 		opts.Buffer = 64 << 20
 	}
 	if opts.MaxLag == 0 {
+		opts.MaxLag = e.opts.SubscribeMaxLag
+	}
+	if opts.MaxLag == 0 {
 		opts.MaxLag = 1_000_000
+	}
+	limit := int64(e.opts.MaxSubscriptions)
+	if limit == 0 {
+		limit = 64
+	}
+	if limit > 0 && e.subs.active.Load() >= limit {
+		return nil, fmt.Errorf("%w: %d subscriptions are open (--max-subscriptions)", ErrBusy, limit)
 	}
 	// The sandbox's gate and the result's schema, as for a query.
 	info, err := e.Describe(ctx, text)
@@ -179,7 +193,7 @@ func (e *Engine) Subscribe(ctx context.Context, text string, opts SubscribeOptio
 	} else if seqs, ok := e.live.Seqs(s.tables[0]); ok {
 		start = seqs.Written
 	}
-	s.delivered = start
+	s.delivered, s.start = start, start
 	sctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	e.subs.active.Add(1)
@@ -243,6 +257,10 @@ func (e *Engine) aggregateNames(ctx context.Context) (map[string]bool, error) {
 	e.aggs = out
 	return out, nil
 }
+
+// Start is the sequence number the subscription starts after: From, or
+// how far the table was written when it began.
+func (s *Subscription) Start() uint64 { return s.start }
 
 // Next waits for the next event. After the subscription ended (Close, an
 // error, a slow client), it returns the reason: ErrSubscriptionClosed, a

@@ -140,6 +140,23 @@ func jsonValue(f arrow.Field, arr arrow.Array, i int) any {
 	return arr.GetOneForMarshal(i)
 }
 
+// JSONRows writes each row of rec to w as one JSON object per line, as
+// the ndjson format does.
+func JSONRows(w io.Writer, rec arrow.RecordBatch) error {
+	bw := bufio.NewWriter(w)
+	keys := make([][]byte, rec.Schema().NumFields())
+	for i, f := range rec.Schema().Fields() {
+		keys[i], _ = json.Marshal(f.Name)
+	}
+	for r := range int(rec.NumRows()) {
+		if err := writeObject(bw, keys, rec, r, -1); err != nil {
+			return err
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
 // writeObject writes row r of rec as a JSON object of its columns but
 // skip (-1: none), keyed by keys (the columns' names, JSON-encoded).
 func writeObject(bw *bufio.Writer, keys [][]byte, rec arrow.RecordBatch, r, skip int) error {

@@ -127,7 +127,7 @@ zones.geojson is "zones". A qry.yaml (--config) declares tables explicitly.`,
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log diagnostics (files left out, ...) to stderr")
 	g.log.flags(pf)
 	root.AddCommand(newQueryCmd(g), newTablesCmd(g), newDescribeCmd(g), newServeCmd(g), newShellCmd(g),
-		newConfigCmd(g), newExtensionsCmd(g), newVersionCmd())
+		newConfigCmd(g), newExtensionsCmd(g), newSubscribeCmd(g), newVersionCmd())
 	// Plain qry on a terminal opens the shell.
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error {

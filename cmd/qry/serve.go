@@ -177,6 +177,10 @@ lets running streams finish for up to 10 s, then cancels them.`,
 	f.IntVar(&so.MaxSQLBytes, "max-sql-bytes", limit.DefaultSQLBytes, "longest statement text accepted")
 	f.Int64Var(&g.engine.MaxResultRows, "max-result-rows", 0, "most rows one result may have (0: no limit)")
 	f.Int64Var(&g.engine.MaxResultBytes, "max-result-bytes", 0, "most bytes one result may have (0: no limit)")
+	f.IntVar(&g.engine.MaxSubscriptions, "max-subscriptions", 64, "subscriptions open at once; more are refused as busy (-1: no limit)")
+	g.engine.SubscribeBuffer = 64 << 20
+	f.Var((*sizeValue)(&g.engine.SubscribeBuffer), "subscribe-buffer", "Arrow bytes that may wait for one subscriber, e.g. 64MB")
+	f.Uint64Var(&g.engine.SubscribeMaxLag, "subscribe-max-lag", 1_000_000, "rows writers may add while a subscriber's buffer stays full, before it is cut off and told where to resume")
 	g.engine.ResultCacheBytes = 64 << 20
 	f.Var((*sizeValue)(&g.engine.ResultCacheBytes), "result-cache", "memory for small results kept to answer repeated queries until their data changes, e.g. 64MB (0: no cache)")
 	f.DurationVar(&so.TicketTTL, "ticket-ttl", flightsql.DefaultTicketTTL, "how long an unused ticket or an idle prepared statement lives")

@@ -80,8 +80,12 @@ func (w *rawService) GetSchema(ctx context.Context, d *flight.FlightDescriptor) 
 }
 
 // DoGet accepts a ticket that is SQL text, and bounds the whole stream by
-// the query timeout, even when the client stops reading.
+// the query timeout, even when the client stops reading. A subscription
+// ticket (see SubscribeTicket) streams without end.
 func (w *rawService) DoGet(t *flight.Ticket, stream flight.FlightService_DoGetServer) error {
+	if req, ok := parseSubscribe(t.GetTicket()); ok {
+		return w.srv.subscribe(req, stream)
+	}
 	if d := w.srv.opts.QueryTimeout; d > 0 {
 		ctx, cancel := context.WithTimeout(stream.Context(), d)
 		defer cancel()

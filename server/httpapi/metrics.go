@@ -133,6 +133,9 @@ var (
 	descKafkaLag  = prometheus.NewDesc("qry_kafka_lag_messages", "Messages in a Kafka partition not written to its table yet (as of the last check).", []string{"table", "topic", "partition"}, nil)
 	descKafkaRows = prometheus.NewDesc("qry_kafka_rows_total", "Rows written to tables from Kafka since the start.", []string{"table", "topic"}, nil)
 	descKafkaRej  = prometheus.NewDesc("qry_kafka_rejected_total", "Kafka messages written to the rejected table since the start.", []string{"table", "topic"}, nil)
+	descSubs      = prometheus.NewDesc("qry_subscriptions", "Subscriptions open (Flight and SSE).", nil, nil)
+	descSubRows   = prometheus.NewDesc("qry_subscription_rows_total", "Rows delivered to subscribers since the start.", nil, nil)
+	descSubSlow   = prometheus.NewDesc("qry_subscriptions_slow_total", "Subscribers cut off for not keeping up (told where to resume).", nil, nil)
 	descKafkaErr  = prometheus.NewDesc("qry_kafka_errors_total", "Kafka fetch and write errors since the start (each retried).", []string{"table", "topic"}, nil)
 )
 
@@ -144,7 +147,7 @@ func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRunning, descWaiting, descMaxConns, descTables, descFiles, descBytes,
 		descProblems, descVersion, descRefresh, descRefreshAt, descRefreshOK, descLiveRows, descLastTick, descTicks,
 		descCacheSize, descCacheN, descAccTables, descAccBytes, descAccQuery, descAccFall, descAccLoaded, descAccLag, descAccSync,
-		descKafkaLag, descKafkaRows, descKafkaRej, descKafkaErr} {
+		descKafkaLag, descKafkaRows, descKafkaRej, descKafkaErr, descSubs, descSubRows, descSubSlow} {
 		ch <- d
 	}
 }
@@ -205,6 +208,12 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descTicks, prometheus.CounterValue, float64(live.Ticks), "ok")
 		ch <- prometheus.MustNewConstMetric(descTicks, prometheus.CounterValue, float64(live.Fails), "failed")
+	}
+	if c.eng.HasWritable() {
+		subs := c.eng.SubscriptionStats()
+		gauge(descSubs, float64(subs.Active))
+		ch <- prometheus.MustNewConstMetric(descSubRows, prometheus.CounterValue, float64(subs.Rows))
+		ch <- prometheus.MustNewConstMetric(descSubSlow, prometheus.CounterValue, float64(subs.Slow))
 	}
 	for _, k := range c.eng.SourceStats() {
 		for p, lag := range k.Lag {

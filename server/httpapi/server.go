@@ -70,6 +70,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /v1/tables", s.authed(s.tables))
 	s.mux.HandleFunc("GET /v1/tables/{name}", s.authed(s.table))
 	s.mux.HandleFunc("POST /v1/tables/{name}/rows", s.authed(s.write))
+	s.mux.HandleFunc("GET /v1/subscribe", s.authed(s.subscribe))
 	return s
 }
 
