@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -417,4 +418,60 @@ func TestGeoJSONOutput(t *testing.T) {
 	r = run(t, "", "query", "-d", sampleDir(t), "-F", "geojson", "SELECT 1 AS x")
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "format geojson needs a geometry column")
+}
+
+// qry subscribe prints each new matching row as a JSON line as it is
+// written, and says on exit where to resume; --from resumes there.
+func TestSubscribeCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "qry.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`tables:
+  - name: notes
+    path: notes
+    columns:
+      - {name: id, type: BIGINT, not_null: true}
+      - {name: text, type: VARCHAR}
+    writable: {tick: 1h}
+`), 0o644))
+	_, addr := startServeWith(t, "--config", cfg)
+	server := "grpc://" + addr
+	// From 0: every row, however soon the writes below come.
+	sub := exec.Command(qryBin, "subscribe", "--server", server, "--from", "0", "SELECT id, text FROM notes WHERE id % 2 = 0")
+	stdout, err := sub.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	sub.Stderr = &stderr
+	require.NoError(t, sub.Start())
+	t.Cleanup(func() { _ = sub.Process.Kill() })
+	lines := bufio.NewScanner(stdout)
+	var want []string
+	for i := 1; i <= 6; i++ {
+		r := run(t, "", "query", "--server", server, fmt.Sprintf("INSERT INTO notes VALUES (%d, 'n%d')", i, i))
+		require.Zero(t, r.code, r.stderr)
+		if i%2 == 0 {
+			want = append(want, fmt.Sprintf(`{"id":%d,"text":"n%d"}`, i, i))
+		}
+	}
+	var got []string
+	for len(got) < len(want) && lines.Scan() {
+		got = append(got, lines.Text())
+	}
+	require.Equal(t, want, got)
+	require.NoError(t, sub.Process.Signal(os.Interrupt))
+	_ = sub.Wait()
+	require.Contains(t, stderr.String(), "resume with --from 6")
+
+	r := run(t, "", "query", "--server", server, "INSERT INTO notes VALUES (8, 'n8'), (9, 'n9')")
+	require.Zero(t, r.code, r.stderr)
+	resumed := exec.Command(qryBin, "subscribe", "--server", server, "--from", "4", "SELECT id, text FROM notes WHERE id % 2 = 0")
+	out, err := resumed.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, resumed.Start())
+	t.Cleanup(func() { _ = resumed.Process.Kill() })
+	lines = bufio.NewScanner(out)
+	got = nil
+	for len(got) < 2 && lines.Scan() {
+		got = append(got, lines.Text())
+	}
+	require.Equal(t, []string{`{"id":6,"text":"n6"}`, `{"id":8,"text":"n8"}`}, got)
 }
