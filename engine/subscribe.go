@@ -102,9 +102,25 @@ type Subscription struct {
 	room      chan struct{} // the client took an event
 }
 
-// subscriptionStats are the engine's subscription counters.
+// subscriptionStats are the engine's subscription counters, and the
+// open subscriptions.
 type subscriptionStats struct {
 	active, events, rows, slow atomic.Int64
+	mu                         sync.Mutex
+	open                       map[*Subscription]struct{}
+	ended                      bool
+}
+
+// EndSubscriptions ends every open subscription, and any made later (a
+// server shutting down): their Next returns ErrSubscriptionClosed once
+// they delivered what they queued.
+func (e *Engine) EndSubscriptions() {
+	e.subs.mu.Lock()
+	defer e.subs.mu.Unlock()
+	e.subs.ended = true
+	for s := range e.subs.open {
+		s.stop()
+	}
 }
 
 // SubscriptionStats describe subscriptions for metrics.
@@ -196,9 +212,23 @@ func (e *Engine) Subscribe(ctx context.Context, text string, opts SubscribeOptio
 	s.delivered, s.start = start, start
 	sctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
+	e.subs.mu.Lock()
+	if e.subs.open == nil {
+		e.subs.open = map[*Subscription]struct{}{}
+	}
+	e.subs.open[s] = struct{}{}
+	if e.subs.ended {
+		stop()
+	}
+	e.subs.mu.Unlock()
 	e.subs.active.Add(1)
 	go func() {
 		defer close(s.done)
+		defer func() {
+			e.subs.mu.Lock()
+			delete(e.subs.open, s)
+			e.subs.mu.Unlock()
+		}()
 		defer e.subs.active.Add(-1)
 		defer s.watch.Stop()
 		defer func() {

@@ -64,6 +64,10 @@ type tbl struct {
 	arch     *duck.Conn // reads for ticks and compactions, while writes go on
 	seq      uint64
 	archived uint64
+	// seqs are seq and archived for readers that must not take mu
+	// (Tier.Seqs, while a query holds the hand-over's read lock and a
+	// hand-over, holding mu, waits for it).
+	seqs struct{ written, archived atomic.Uint64 }
 	// positions are how far each source of the table (a Kafka partition)
 	// is written, as of the last write; archivedPos as of the archived
 	// rows (the journal keeps them once the log segments are gone).
@@ -205,6 +209,8 @@ func (tr *Tier) openTable(ctx context.Context, t *catalog.Table) (*tbl, error) {
 		return nil, err
 	}
 	lt.seq = max(lt.seq, lt.archived)
+	lt.seqs.written.Store(lt.seq)
+	lt.seqs.archived.Store(lt.archived)
 	if err := lt.openLog(); err != nil {
 		// A read-only or full disk: the table is read as it is, and each
 		// write tries to open the log again.
@@ -417,6 +423,7 @@ func (tr *Tier) AppendAt(ctx context.Context, table string, batches []arrow.Reco
 		return 0, fmt.Errorf("table %s: %w", lt.name, err)
 	}
 	lt.seq = first + uint64(n) - 1
+	lt.seqs.written.Store(lt.seq)
 	lt.positions = lt.positions.Merge(pos)
 	lt.gen.Add(1)
 	lt.signal()

@@ -180,6 +180,7 @@ func (tr *Tier) handOver(ctx context.Context, lt *tbl, h *pendingHandover) error
 			tr.cat.Retire(h.retire...)
 		} else {
 			lt.archived = h.upto
+			lt.seqs.archived.Store(h.upto)
 			if h.positions != nil {
 				lt.archivedPos = h.positions
 			}

@@ -72,14 +72,14 @@ func (lt *tbl) signal() {
 type Seqs struct{ Written, Archived uint64 }
 
 // Seqs reports table's sequence numbers; false when it takes no writes.
+// It takes no lock: a hand-over waits for queries between BeginRead and
+// Started, so Seqs may be called there.
 func (tr *Tier) Seqs(table string) (Seqs, bool) {
 	lt, ok := tr.tables[strings.ToLower(table)]
 	if !ok {
 		return Seqs{}, false
 	}
-	lt.mu.Lock()
-	defer lt.mu.Unlock()
-	return Seqs{Written: lt.seq, Archived: lt.archived}, true
+	return Seqs{Written: lt.seqs.written.Load(), Archived: lt.seqs.archived.Load()}, true
 }
 
 // LiveSince is the SQL of t's live rows with sequence numbers in (after,

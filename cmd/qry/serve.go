@@ -155,6 +155,10 @@ lets running streams finish for up to 10 s, then cancels them.`,
 			go func() {
 				<-ctx.Done()
 				web.Drain()
+				// Subscriptions never finish on their own: they end now,
+				// and their clients resume on another server or after the
+				// restart.
+				eng.EndSubscriptions()
 			}()
 			running++
 			go func() { errc <- flightsql.Serve(ctx, srv, serve) }()

@@ -103,6 +103,30 @@ def query(url, sql):
         return cur.fetchall()
 
 
+class Subscriber(threading.Thread):
+    """Follows SELECT id FROM events through pyarrow.flight, and after each
+    loss of the server resumes from the last sequence number it saw."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.ids, self.seq, self.stop, self.reconnects = url, [], 0, threading.Event(), 0
+
+    def run(self):
+        import pyarrow as pa
+        import pyarrow.flight as flight
+        while not self.stop.is_set():
+            try:
+                t = flight.Ticket(json.dumps({"subscribe": "SELECT id FROM events", "from": self.seq}).encode())
+                reader = flight.FlightClient(self.url).do_get(t)
+                while not self.stop.is_set():
+                    chunk = reader.read_chunk()
+                    self.ids.extend(chunk.data.column(0).to_pylist())
+                    self.seq = json.loads(chunk.app_metadata.to_pybytes())["seq"]
+            except (pa.ArrowException, OSError, StopIteration):
+                self.reconnects += 1
+                time.sleep(0.1)  # the server is being restarted: try again
+
+
 def test_kill_9_while_consuming(qry_bin, tmp_path, kafka):
     from confluent_kafka import Producer
     seed = int(os.environ.get("QRY_CRASH_SEED", time.time()))
@@ -110,7 +134,8 @@ def test_kill_9_while_consuming(qry_bin, tmp_path, kafka):
     print(f"\nkafka crash test seed {seed} (QRY_CRASH_SEED to repeat)")
     create_topic(kafka, "events", 3)
     (tmp_path / "qry.yaml").write_text(CONFIG.format(addr=kafka))
-    args = ("--config", str(tmp_path / "qry.yaml"), "--http", "127.0.0.1:0")
+    listen = f"127.0.0.1:{free_ports(1)[0]}"
+    args = ("--config", str(tmp_path / "qry.yaml"), "--http", "127.0.0.1:0", "--listen", listen)
 
     n, bad_every = 60000, 997
     good = [i for i in range(n) if i % bad_every != 0]
@@ -135,6 +160,8 @@ def test_kill_9_while_consuming(qry_bin, tmp_path, kafka):
 
     producer = threading.Thread(target=produce)
     srv = start_server(qry_bin, *args)
+    subscriber = Subscriber(srv.url)
+    subscriber.start()
     producer.start()
     kills, seen = 0, []
     try:
@@ -160,7 +187,12 @@ def test_kill_9_while_consuming(qry_bin, tmp_path, kafka):
         ids = [r[0] for r in query(srv.url, "SELECT id FROM events ORDER BY id")]
         with urllib.request.urlopen(srv.http + "/metrics") as r:
             metrics = r.read().decode()
+        # The subscriber catches up with the table.
+        deadline = time.time() + 120
+        while len(subscriber.ids) < len(good) and time.time() < deadline:
+            time.sleep(0.1)
     finally:
+        subscriber.stop.set()
         srv.proc.terminate()
         srv.proc.wait(timeout=30)
 
@@ -171,3 +203,6 @@ def test_kill_9_while_consuming(qry_bin, tmp_path, kafka):
     assert total_v == sum(i / 2 for i in good)
     assert rejected == rejected_distinct == bad, f"{rejected} rejected ({rejected_distinct} distinct), {bad} bad sent"
     assert 'qry_kafka_lag_messages{partition="0",table="events",topic="events"}' in metrics
+    print(f"the subscriber reconnected {subscriber.reconnects} times and saw {len(subscriber.ids)} rows")
+    assert subscriber.reconnects >= kills
+    assert sorted(subscriber.ids) == good, "the subscriber saw every row exactly once"
