@@ -293,7 +293,7 @@ func TestKafkaSource(t *testing.T) {
 
 	// The broker goes down and comes back.
 	broker.Stop()
-	broker.Restart()
+	require.NoError(t, broker.Restart())
 	fourth := clicksFrom(900, 300)
 	produce(t, cl, "clicks", 3, jsonClicks(fourth))
 	waitRows(t, eng, "SELECT count(*) FROM clicks", "1200")

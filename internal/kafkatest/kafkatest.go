@@ -25,7 +25,6 @@ import (
 
 // Broker is a running Kafka broker.
 type Broker struct {
-	t       testing.TB
 	dir     string
 	libs    string
 	Addr    string // host:port of its PLAINTEXT listener
@@ -38,10 +37,25 @@ type Broker struct {
 // it; it is killed when the test ends.
 func Start(t testing.TB) *Broker {
 	t.Helper()
-	libs := Libs(t)
-	dir := t.TempDir()
-	ports := freePorts(t, 2)
-	b := &Broker{t: t, dir: dir, libs: libs, Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), logPath: filepath.Join(dir, "broker.log")}
+	b, err := Launch(Libs(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	return b
+}
+
+// Launch formats a new broker's storage in dir and starts it from the jars
+// in libs, once it answers. Stop it when done.
+func Launch(libs, dir string) (*Broker, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	b := &Broker{dir: dir, libs: libs, Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), logPath: filepath.Join(dir, "broker.log")}
 	props := strings.Join([]string{
 		"process.roles=broker,controller",
 		"node.id=1",
@@ -59,17 +73,19 @@ func Start(t testing.TB) *Broker {
 		"auto.create.topics.enable=false",
 	}, "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "server.properties"), []byte(props), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	format := b.java("kafka.tools.StorageTool", "format", "--standalone", "-t", base64.RawURLEncoding.EncodeToString(id), "-c", filepath.Join(dir, "server.properties"))
+	// "=": an identifier may start with "-".
+	format := b.java("kafka.tools.StorageTool", "format", "--standalone", "--cluster-id="+base64.RawURLEncoding.EncodeToString(id), "-c", filepath.Join(dir, "server.properties"))
 	if out, err := format.CombinedOutput(); err != nil {
-		t.Fatalf("kafka storage format: %v\n%s", err, out)
+		return nil, fmt.Errorf("kafka storage format: %w\n%s", err, out)
 	}
-	b.Restart()
-	t.Cleanup(b.Stop)
-	return b
+	if err := b.Restart(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Libs is the directory of the broker's jars; it skips (or fails, under
@@ -86,15 +102,25 @@ func Libs(t testing.TB) string {
 	if _, err := exec.LookPath("java"); err != nil {
 		return missing("java is missing")
 	}
-	root, err := moduleRoot()
+	libs, err := FindLibs()
 	if err != nil {
 		return missing(err.Error())
 	}
+	return libs
+}
+
+// FindLibs is .cache/kafka/libs of the module the working directory is in,
+// if it holds the jars.
+func FindLibs() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
 	libs := filepath.Join(root, ".cache", "kafka", "libs")
 	if ents, err := os.ReadDir(libs); err != nil || len(ents) == 0 {
-		return missing("no jars in " + libs)
+		return "", fmt.Errorf("no jars in %s", libs)
 	}
-	return libs
+	return libs, nil
 }
 
 func moduleRoot() (string, error) {
@@ -120,17 +146,16 @@ func (b *Broker) java(class string, args ...string) *exec.Cmd {
 
 // Restart starts the broker (again, after Stop) on the same ports and data,
 // and waits until it answers.
-func (b *Broker) Restart() {
-	b.t.Helper()
+func (b *Broker) Restart() error {
 	logf, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		b.t.Fatal(err)
+		return err
 	}
 	b.cmd = b.java("kafka.Kafka", filepath.Join(b.dir, "server.properties"))
 	b.cmd.Stdout, b.cmd.Stderr = logf, logf
 	if err := b.cmd.Start(); err != nil {
 		logf.Close()
-		b.t.Fatalf("kafka broker: %v", err)
+		return fmt.Errorf("kafka broker: %w", err)
 	}
 	b.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) {
@@ -138,15 +163,14 @@ func (b *Broker) Restart() {
 		logf.Close()
 		close(done)
 	}(b.cmd, b.exited)
-	b.waitReady()
+	return b.waitReady()
 }
 
 // waitReady waits (up to 90 s) until the broker lists its own node.
-func (b *Broker) waitReady() {
-	b.t.Helper()
+func (b *Broker) waitReady() error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr))
 	if err != nil {
-		b.t.Fatal(err)
+		return err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
@@ -156,17 +180,17 @@ func (b *Broker) waitReady() {
 		brokers, err := adm.ListBrokers(ctx)
 		cancel()
 		if err == nil && len(brokers) > 0 {
-			return
+			return nil
 		}
 		select {
 		case <-b.exited:
 			log, _ := os.ReadFile(b.logPath)
-			b.t.Fatalf("kafka broker exited while starting:\n%s", tail(log))
+			return fmt.Errorf("kafka broker exited while starting:\n%s", tail(log))
 		default:
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(b.logPath)
-			b.t.Fatalf("kafka broker not ready after 90 s (%v):\n%s", err, tail(log))
+			return fmt.Errorf("kafka broker not ready after 90 s (%w):\n%s", err, tail(log))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -223,14 +247,13 @@ func (b *Broker) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 }
 
 // freePorts are n TCP ports free on 127.0.0.1 now.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
+func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	var ports []int
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
@@ -238,5 +261,5 @@ func freePorts(t testing.TB, n int) []int {
 	for _, l := range ls {
 		l.Close()
 	}
-	return ports
+	return ports, nil
 }

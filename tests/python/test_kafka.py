@@ -54,7 +54,8 @@ def kafka(tmp_path_factory):
         "auto.create.topics.enable=false", ""]))
     java = ["java", "-Xmx512m", "-XX:+UseSerialGC", "-cp", f"{LIBS}/*"]
     cluster = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
-    subprocess.run([*java, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster,
+    # "=": a cluster id may start with "-".
+    subprocess.run([*java, "kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={cluster}",
                     "-c", str(d / "server.properties")], check=True, capture_output=True)
     log = open(d / "broker.log", "w")
     proc = subprocess.Popen([*java, "kafka.Kafka", str(d / "server.properties")], stdout=log, stderr=subprocess.STDOUT)
