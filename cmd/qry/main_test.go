@@ -276,16 +276,7 @@ func startServeWith(t *testing.T, args ...string) (*exec.Cmd, string) {
 // qry query writes to a writable table when no server holds it: the rows
 // are in the log when it exits, and the next run reads them back.
 func TestQueryInsertsIntoWritableTable(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "qry.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(`tables:
-  - name: notes
-    path: notes
-    columns:
-      - {name: id, type: BIGINT, not_null: true}
-      - {name: text, type: VARCHAR}
-    writable: {tick: 1h}
-`), 0o644))
+	cfg := notesConfig(t)
 	r := run(t, "", "query", "--config", cfg, "-F", "csv", "INSERT INTO notes VALUES (1, 'one'), (2, 'two')")
 	require.Zero(t, r.code, r.stderr)
 	require.Equal(t, "Count\n2\n", r.stdout)
@@ -301,16 +292,7 @@ func TestQueryInsertsIntoWritableTable(t *testing.T) {
 // written, as it does locally; a refused one fails with the server's
 // reason. The shell goes through the same client.
 func TestRemoteInsert(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "qry.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(`tables:
-  - name: notes
-    path: notes
-    columns:
-      - {name: id, type: BIGINT, not_null: true}
-      - {name: text, type: VARCHAR}
-    writable: {tick: 1h}
-`), 0o644))
+	cfg := notesConfig(t)
 	_, addr := startServeWith(t, "--config", cfg)
 	server := "grpc://" + addr
 	r := run(t, "", "query", "--server", server, "-F", "csv", "INSERT INTO notes VALUES (1, 'one'), (2, 'two')")
@@ -423,16 +405,7 @@ func TestGeoJSONOutput(t *testing.T) {
 // qry subscribe prints each new matching row as a JSON line as it is
 // written, and says on exit where to resume; --from resumes there.
 func TestSubscribeCommand(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "qry.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(`tables:
-  - name: notes
-    path: notes
-    columns:
-      - {name: id, type: BIGINT, not_null: true}
-      - {name: text, type: VARCHAR}
-    writable: {tick: 1h}
-`), 0o644))
+	cfg := notesConfig(t)
 	_, addr := startServeWith(t, "--config", cfg)
 	server := "grpc://" + addr
 	// From 0: every row, however soon the writes below come.
@@ -474,4 +447,20 @@ func TestSubscribeCommand(t *testing.T) {
 		got = append(got, lines.Text())
 	}
 	require.Equal(t, []string{`{"id":6,"text":"n6"}`, `{"id":8,"text":"n8"}`}, got)
+}
+
+// notesConfig writes a qry.yaml declaring the writable table notes (id
+// BIGINT NOT NULL, text VARCHAR) and returns its path.
+func notesConfig(t *testing.T) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "qry.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`tables:
+  - name: notes
+    path: notes
+    columns:
+      - {name: id, type: BIGINT, not_null: true}
+      - {name: text, type: VARCHAR}
+    writable: {tick: 1h}
+`), 0o644))
+	return cfg
 }

@@ -7,6 +7,8 @@ told where to resume."""
 import json
 import re
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import adbc_driver_flightsql.dbapi as flight_sql
@@ -230,3 +232,29 @@ def slow_cut(srv):
     with urllib.request.urlopen(srv.http + "/metrics") as r:
         m = re.search(r"qry_subscriptions_slow_total (\d+)", r.read().decode())
         return int(m.group(1)) if m else 0
+
+
+def test_tokens_apply_to_subscriptions(qry_bin, tmp_path):
+    token = "sub-token-" + "y" * 16
+    (tmp_path / "qry.yaml").write_text(CONFIG)
+    s = start_server(qry_bin, "--config", str(tmp_path / "qry.yaml"), "--http", "127.0.0.1:0",
+                     env={"QRY_TOKENS": "pytest:" + token})
+    try:
+        # Without the token: refused on both front ends.
+        with pytest.raises(pa.ArrowException, match="(?i)unauthenticated|token"):
+            flight.FlightClient(s.url).do_get(ticket(SQL, 0)).read_chunk()
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(s.http + "/v1/subscribe?sql=" + urllib.parse.quote(SQL))
+        assert e.value.code == 401
+        # With it: served.
+        opts = flight.FlightCallOptions(headers=[(b"authorization", b"Bearer " + token.encode())])
+        reader = flight.FlightClient(s.url).do_get(ticket(SQL, 0), options=opts)
+        assert json.loads(reader.read_chunk().app_metadata.to_pybytes()) == {"seq": 0}
+        reader.cancel()
+        req = urllib.request.Request(s.http + "/v1/subscribe?sql=" + urllib.parse.quote(SQL),
+                                     headers={"Authorization": "Bearer " + token})
+        events = sse_events(urllib.request.urlopen(req, timeout=60))
+        assert next(events)["event"] == "start"
+    finally:
+        s.proc.terminate()
+        s.proc.wait(timeout=30)
