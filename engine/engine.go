@@ -79,6 +79,10 @@ type Options struct {
 	// MaxSubscriptions bounds the subscriptions open at once; beyond it
 	// Subscribe fails with ErrBusy. 0 means 64; -1 means no bound.
 	MaxSubscriptions int
+	// Sources starts the Kafka sources of the writable tables this
+	// process writes (qry serve); off, their topics are not read (a
+	// one-shot qry query reads the table as it is).
+	Sources bool
 	// SubscribeBuffer and SubscribeMaxLag are the defaults of
 	// SubscribeOptions.Buffer and MaxLag (0: theirs).
 	SubscribeBuffer int64

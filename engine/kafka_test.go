@@ -55,12 +55,18 @@ const kafkaYAML = `tables:
 
 func openKafka(t *testing.T, dir, brokers string) *engine.Engine {
 	t.Helper()
+	return openKafkaWith(t, dir, brokers, true)
+}
+
+// openKafkaWith opens the Kafka-fed tables, their sources started or not.
+func openKafkaWith(t *testing.T, dir, brokers string, sources bool) *engine.Engine {
+	t.Helper()
 	cfg, err := catalog.ParseConfig(fmt.Appendf(nil, kafkaYAML, brokers))
 	require.NoError(t, err)
 	cfg.Resolve(dir)
 	cat, err := catalog.Open(context.Background(), catalog.Options{Config: cfg, CacheDir: filepath.Join(dir, "cache")})
 	require.NoError(t, err)
-	eng, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: true, SandboxDir: filepath.Join(dir, "cache")})
+	eng, err := engine.Open(context.Background(), cat, engine.Options{Sandbox: true, SandboxDir: filepath.Join(dir, "cache"), Sources: sources})
 	require.NoError(t, err)
 	return eng
 }
@@ -250,6 +256,12 @@ func TestKafkaSource(t *testing.T) {
 	})
 	produce(t, cl, "batches", 3, arrowClicks(t, first))
 	badBatches := produce(t, cl, "batches", 3, [][]byte{[]byte("not arrow")})
+
+	// Without Sources (a one-shot qry query), the topic is not read.
+	quiet := openKafkaWith(t, dir, broker.Addr, false)
+	require.Empty(t, quiet.SourceStats())
+	require.Equal(t, "0", lq(t, quiet, "SELECT count(*) FROM clicks")[0][0])
+	closeEngine(quiet)
 
 	eng := openKafka(t, dir, broker.Addr)
 	waitRows(t, eng, "SELECT count(*) FROM clicks", "300")

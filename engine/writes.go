@@ -49,8 +49,12 @@ func (e *Engine) Compact(ctx context.Context, table string) (int, error) {
 // LiveStats returns the live tier's figures.
 func (e *Engine) LiveStats() TickStats { return e.live.Stats() }
 
-// startSources starts the Kafka sources of the tables this process writes.
+// startSources starts the Kafka sources of the tables this process writes
+// (with Options.Sources).
 func (e *Engine) startSources() error {
+	if !e.opts.Sources {
+		return nil
+	}
 	for _, name := range e.live.Tables() {
 		_, decl, _ := e.live.Decl(name)
 		if decl.Kafka == nil || !e.live.Writer(name) {

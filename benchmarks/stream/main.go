@@ -92,7 +92,7 @@ func open(ctx context.Context, dir, yaml string) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.Open(ctx, cat, engine.Options{Sandbox: true, SandboxDir: filepath.Join(dir, "cache"), MaxConns: 4})
+	return engine.Open(ctx, cat, engine.Options{Sandbox: true, SandboxDir: filepath.Join(dir, "cache"), MaxConns: 4, Sources: true})
 }
 
 func count(ctx context.Context, eng *engine.Engine, table string) (int64, error) {

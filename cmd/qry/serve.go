@@ -127,6 +127,7 @@ lets running streams finish for up to 10 s, then cancels them.`,
 			// A server only reads, sandboxed or not, and writes by
 			// appending to writable tables.
 			g.engine.ReadOnly = true
+			g.engine.Sources = true // Kafka sources run in the server only
 			eng, err := g.open(ctx)
 			if err != nil {
 				return errors.Join(err, stopHTTP())
