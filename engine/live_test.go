@@ -390,6 +390,8 @@ func TestSecondWriterOnlyReads(t *testing.T) {
 	_, err = other.Exec(context.Background(), "INSERT INTO readings (sensor) VALUES ('x')")
 	require.ErrorIs(t, err, engine.ErrOtherWriter)
 	require.ErrorIs(t, other.Tick(context.Background(), "readings"), engine.ErrOtherWriter)
+	_, err = other.Subscribe(context.Background(), "SELECT * FROM readings", engine.SubscribeOptions{})
+	require.ErrorIs(t, err, engine.ErrOtherWriter, "no write would reach a subscription here")
 	require.Equal(t, before, wals())
 
 	// The owner goes on as if alone.

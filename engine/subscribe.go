@@ -192,6 +192,12 @@ func (e *Engine) Subscribe(ctx context.Context, text string, opts SubscribeOptio
 	if len(s.tables) == 0 {
 		return nil, ErrNotSubscribable
 	}
+	for _, t := range s.tables {
+		if !e.live.Writer(t) {
+			// Its writes happen in another process: none would arrive.
+			return nil, fmt.Errorf("table %s: %w: subscribe on the qry server that writes it", t, live.ErrOtherWriter)
+		}
+	}
 	aggs, err := e.aggregateNames(ctx)
 	if err != nil {
 		return nil, err
