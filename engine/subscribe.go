@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,7 +186,7 @@ func (e *Engine) Subscribe(ctx context.Context, text string, opts SubscribeOptio
 	s := &Subscription{Schema: info.Schema, e: e, text: text, opts: opts, done: make(chan struct{}),
 		ready: make(chan struct{}, 1), room: make(chan struct{}, 1)}
 	for _, r := range a.Refs {
-		if e.live.Has(r.Table) && !containsFold(s.tables, r.Table) {
+		if e.live.Has(r.Table) && !slices.ContainsFunc(s.tables, func(t string) bool { return strings.EqualFold(t, r.Table) }) {
 			s.tables = append(s.tables, r.Table)
 		}
 	}
@@ -249,15 +250,6 @@ func (e *Engine) Subscribe(ctx context.Context, text string, opts SubscribeOptio
 		}
 	}()
 	return s, nil
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // aggregateNames are DuckDB's aggregate functions, lower-cased (read once).
