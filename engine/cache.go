@@ -35,7 +35,7 @@ import (
 // tables it reads are the named relations of its parsed tree: their write
 // generations are part of the key.
 func (e *Engine) cacheKey(text string, args []any, plan *Plan, version uint64) string {
-	if e.cache == nil || plan.Stmt == nil || plan.FromStats || len(plan.Tables) == 0 {
+	if e.cache == nil || plan.Stmt == nil || plan.FromStats || plan.Part || len(plan.Tables) == 0 {
 		return ""
 	}
 	for _, f := range plan.Stmt.Functions() {
@@ -81,6 +81,28 @@ func consistentFunctions(c *duck.Conn) (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+// aggregateFunctions are DuckDB's aggregate functions, extensions' too,
+// lower-cased.
+func aggregateFunctions(c *duck.Conn) (map[string]bool, error) {
+	rows, err := c.ReadAll(context.Background(), "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'")
+	if err != nil {
+		return nil, err
+	}
+	defer duck.Release(rows)
+	out := map[string]bool{}
+	for _, r := range rows {
+		col := r.Column(0).(*array.String)
+		for i := range col.Len() {
+			out[strings.Clone(col.Value(i))] = true
+		}
+	}
+	return out, nil
+}
+
+// isAggregate tells whether a function name (lower-cased) is an
+// aggregate's.
+func (e *Engine) isAggregate(name string) bool { return e.aggs[name] }
 
 // CacheStats are the result cache's figures.
 type CacheStats = resultcache.Stats

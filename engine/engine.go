@@ -76,6 +76,12 @@ type Options struct {
 	// no bound.
 	MaxResultRows  int64
 	MaxResultBytes int64
+	// PartitionBytes is the target size of one part of a result read in
+	// parts (Partitions); 0 means DefaultPartitionBytes.
+	PartitionBytes int64
+	// MaxPartitions bounds the parts of one result; 0 means
+	// DefaultMaxPartitions.
+	MaxPartitions int
 	// MaxSubscriptions bounds the subscriptions open at once; beyond it
 	// Subscribe fails with ErrBusy. 0 means 64; -1 means no bound.
 	MaxSubscriptions int
@@ -126,8 +132,7 @@ type Engine struct {
 	// sources feed writable tables from Kafka (this process writes them).
 	sources []*kafka.Source
 	subs    subscriptionStats
-	aggMu   sync.Mutex
-	aggs    map[string]bool // DuckDB's aggregate functions (subscriptions)
+	aggs    map[string]bool // DuckDB's aggregate functions, read at Open
 	cat     *catalog.Catalog
 	log     *slog.Logger
 	db      *duck.DB
@@ -245,6 +250,10 @@ func Open(ctx context.Context, cat *catalog.Catalog, opts Options) (*Engine, err
 	if err := e.loadExtensions(); err != nil {
 		e.Close()
 		return nil, err
+	}
+	if e.aggs, err = aggregateFunctions(e.all[0]); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
 	if err := e.openStorage(ctx); err != nil {
 		e.Close()

@@ -63,9 +63,19 @@ func (e *Engine) plan(ctx context.Context, text string, c *duck.Conn) (*Plan, er
 			return nil, err
 		}
 	}
-	p, err := planner.New(inner, explain, st, planner.Env{Snapshot: snap, Queryable: e.hasView, Scan: e.tableExpr, Live: e.live.Has})
+	snap, only, err := e.only(ctx, snap)
 	if err != nil {
 		return nil, err
+	}
+	env := e.plannerEnv(snap)
+	env.Only = only
+	p, err := planner.New(inner, explain, st, env)
+	if err != nil {
+		return nil, err
+	}
+	if explain != "" && only == nil {
+		split := planner.Partition(st, env, e.isAggregate, e.splitOptions(PartitionOptions{}))
+		p.Split = &split
 	}
 	if s := p.Stats; s != nil {
 		// The answer's column names are DuckDB's: describe the probe.

@@ -199,11 +199,7 @@ func (e *Engine) Subscribe(ctx context.Context, text string, opts SubscribeOptio
 			return nil, fmt.Errorf("table %s: %w: subscribe on the qry server that writes it", t, live.ErrOtherWriter)
 		}
 	}
-	aggs, err := e.aggregateNames(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.Rows = len(a.Refs) == 1 && a.Refs[0].Start >= 0 && e.live.Has(a.Refs[0].Table) && sql.RowsOnly(st, func(n string) bool { return aggs[n] })
+	s.Rows = len(a.Refs) == 1 && a.Refs[0].Start >= 0 && e.live.Has(a.Refs[0].Table) && sql.RowsOnly(st, e.isAggregate)
 	if s.Rows {
 		s.ref = a.Refs[0]
 	}
@@ -250,40 +246,6 @@ func (e *Engine) Subscribe(ctx context.Context, text string, opts SubscribeOptio
 		}
 	}()
 	return s, nil
-}
-
-// aggregateNames are DuckDB's aggregate functions, lower-cased (read once).
-func (e *Engine) aggregateNames(ctx context.Context) (map[string]bool, error) {
-	e.aggMu.Lock()
-	defer e.aggMu.Unlock()
-	if e.aggs != nil {
-		return e.aggs, nil
-	}
-	c, err := e.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer e.release(c)
-	r, err := c.Query(ctx, "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'")
-	if err != nil {
-		return nil, e.clean(err)
-	}
-	defer r.Close()
-	out := map[string]bool{}
-	for r.Next() {
-		col, ok := r.RecordBatch().Column(0).(*array.String)
-		if !ok {
-			continue
-		}
-		for i := range col.Len() {
-			out[strings.Clone(col.Value(i))] = true // the batch's memory is reused
-		}
-	}
-	if err := r.Err(); err != nil {
-		return nil, err
-	}
-	e.aggs = out
-	return out, nil
 }
 
 // Start is the sequence number the subscription starts after: From, or

@@ -50,6 +50,7 @@ const (
 	Timeout                     // past the query's deadline
 	Canceled                    // the caller gave up
 	Unavailable                 // not ready yet (the catalog is loading)
+	Stale                       // what a request was planned against changed: plan it again
 	Unauthenticated             // no valid credentials
 	NotAcceptable               // no accepted output format can be produced
 	BadRequest                  // a malformed request
@@ -96,6 +97,7 @@ var table = [numKinds]row{
 	Timeout:         {"timeout", "Timed out", codes.DeadlineExceeded, http.StatusGatewayTimeout, ExitRetry},
 	Canceled:        {"canceled", "Canceled", codes.Canceled, 499, ExitCanceled},
 	Unavailable:     {"unavailable", "Unavailable", codes.Unavailable, http.StatusServiceUnavailable, ExitRetry},
+	Stale:           {"stale", "Stale", codes.FailedPrecondition, http.StatusConflict, ExitRetry},
 	Unauthenticated: {"unauthenticated", "Unauthenticated", codes.Unauthenticated, http.StatusUnauthorized, ExitForbidden},
 	NotAcceptable:   {"not_acceptable", "Not acceptable", codes.InvalidArgument, http.StatusNotAcceptable, ExitUsage},
 	BadRequest:      {"bad_request", "Bad request", codes.InvalidArgument, http.StatusBadRequest, ExitUsage},

@@ -28,6 +28,11 @@ type Plan struct {
 	// Rewritten is true when SQL differs from the statement as written (a
 	// reference became a scan of its kept files).
 	Rewritten bool
+	// Part is true when the statement reads one part of a Split (Env.Only).
+	Part bool
+	// Split, set for an EXPLAIN, says how the statement's result would be
+	// read in parts.
+	Split *Split
 	// Stats, when set, can answer the statement from statistics once the
 	// engine knows its result's column names (see StatsAnswer).
 	Stats *StatsAnswer
@@ -73,6 +78,9 @@ func (p *Plan) String() string {
 	if p.Cached {
 		b.WriteString("answered from the result cache\n")
 	}
+	if p.Split != nil {
+		b.WriteString(p.Split.String())
+	}
 	return b.String()
 }
 
@@ -90,6 +98,10 @@ type Env struct {
 	// Live reports whether a table has rows beyond its files' statistics
 	// (a writable table's live tier): no statistics answer for it.
 	Live func(table string) bool
+	// Only restricts tables, by lower-cased name, to some of their files:
+	// one part of a Split. A reference to such a table always becomes a
+	// scan of those files (pruned further by its predicates).
+	Only map[string][]*catalog.File
 }
 
 // New plans a parsed SELECT: each reference to a catalog table whose
@@ -98,7 +110,7 @@ type Env struct {
 // gets a StatsAnswer. explain is the statement's EXPLAIN prefix, kept in
 // Plan.Explain.
 func New(text, explain string, st *sql.Statement, env Env) (*Plan, error) {
-	p := &Plan{SQL: text, Explain: explain, Stmt: st}
+	p := &Plan{SQL: text, Explain: explain, Stmt: st, Part: env.Only != nil}
 	snap := env.Snapshot
 	a := sql.Analyze(st, func(name string) ([]string, bool) {
 		t, ok := snap.Table(name)
@@ -115,18 +127,26 @@ func New(text, explain string, st *sql.Statement, env Env) (*Plan, error) {
 	kepts := make([][]*catalog.File, len(a.Refs))
 	for i, r := range a.Refs {
 		t, _ := snap.Table(r.Table)
+		only, restricted := env.Only[strings.ToLower(t.Name)]
+		if restricted {
+			part := *t
+			part.Files = only
+			t = &part
+		}
 		tp := TablePlan{Table: t.Name, Alias: r.Name, Files: len(t.Files), Kept: len(t.Files), Pushed: describePred(r.Pred, i)}
 		switch {
+		case restricted && (r.Start < 0 || nulColumn(t)):
+			return nil, fmt.Errorf("table %s cannot be read in parts here", t.Name)
 		case r.Start < 0:
 			tp.Skipped = "reference not rewritable"
 		case nulColumn(t):
 			tp.Skipped = "a column name with a NUL byte cannot be written in a rewrite"
-		case r.Pred == nil:
+		case r.Pred == nil && !restricted:
 		default:
 			kept := prune(t, r.Pred, i, r.NullSupplying)
 			kepts[i] = kept
 			tp.Kept = len(kept)
-			if len(kept) < len(t.Files) {
+			if len(kept) < len(t.Files) || restricted {
 				scan, err := env.Scan(t, kept)
 				if err != nil {
 					return nil, err
@@ -137,7 +157,7 @@ func New(text, explain string, st *sql.Statement, env Env) (*Plan, error) {
 		p.Tables = append(p.Tables, tp)
 	}
 	p.SQL, p.Rewritten = sql.Rewrite(text, edits), len(edits) > 0
-	if len(a.Aggs) > 0 && !env.Live(a.Refs[0].Table) {
+	if len(a.Aggs) > 0 && !env.Live(a.Refs[0].Table) && env.Only == nil {
 		t, _ := snap.Table(a.Refs[0].Table)
 		kept := kepts[0]
 		if kept == nil {
