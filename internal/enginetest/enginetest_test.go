@@ -23,3 +23,15 @@ func TestQueries(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	enginetest.Run(t, filepath.Join(filepath.Dir(file), "..", "..", "testdata", "queries"))
 }
+
+// TestPartsMakeTheWhole is the differential test of results read in parts
+// over the suite's queries (see enginetest.RunParts). It fails if too few
+// of them were split for the comparison to mean anything.
+func TestPartsMakeTheWhole(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	st := enginetest.RunParts(t, filepath.Join(filepath.Dir(file), "..", "..", "testdata", "queries"))
+	t.Logf("%d queries; %d splits compared, %d with parts of several files", st.Queries, st.Split, st.MultiFile)
+	if st.Split < 30 || st.MultiFile < 10 {
+		t.Errorf("only %d splits (%d with parts of several files) among %d queries", st.Split, st.MultiFile, st.Queries)
+	}
+}
