@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/qry-dev/qry/fault"
@@ -121,3 +122,36 @@ func TLSConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// Checker checks credentials: Tokens, or Live tokens that a reload
+// replaces.
+type Checker interface {
+	// Lookup returns the name of a token's holder (see Tokens.Lookup).
+	Lookup(token string) (string, bool)
+	// Check reports whether name holds token (see Tokens.Check).
+	Check(name, token string) bool
+}
+
+// Live holds tokens that can be replaced while calls check them: a
+// reload (SIGHUP, or a mounted Kubernetes Secret that changed) takes
+// effect at the next call, without a restart.
+type Live struct{ p atomic.Pointer[Tokens] }
+
+// NewLive holds t.
+func NewLive(t Tokens) *Live {
+	l := &Live{}
+	l.Set(t)
+	return l
+}
+
+// Set replaces the tokens.
+func (l *Live) Set(t Tokens) { l.p.Store(&t) }
+
+// Len is the number of tokens held.
+func (l *Live) Len() int { return len(*l.p.Load()) }
+
+// Lookup implements Checker.
+func (l *Live) Lookup(token string) (string, bool) { return l.p.Load().Lookup(token) }
+
+// Check implements Checker.
+func (l *Live) Check(name, token string) bool { return l.p.Load().Check(name, token) }

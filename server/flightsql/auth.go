@@ -12,7 +12,7 @@ import (
 
 // validator lets token holders in through Flight's basic-auth handshake and
 // bearer tokens.
-type validator struct{ tokens auth.Tokens }
+type validator struct{ tokens auth.Checker }
 
 var _ flight.BasicAuthValidator = validator{}
 
@@ -36,7 +36,7 @@ func (v validator) IsValid(bearer string) (any, error) {
 // AuthMiddleware requires a token of tokens on every call but the
 // handshake: "authorization: Bearer <token>", or basic auth (holder name and
 // token) through the handshake, which answers with the bearer token.
-func AuthMiddleware(tokens auth.Tokens) flight.ServerMiddleware {
+func AuthMiddleware(tokens auth.Checker) flight.ServerMiddleware {
 	return flight.CreateServerBasicAuthMiddleware(validator{tokens})
 }
 

@@ -98,7 +98,7 @@ func (w *rawService) DoGet(t *flight.Ticket, stream flight.FlightService_DoGetSe
 	if _, err := w.srv.describe(stream.Context(), sql); err != nil {
 		return w.srv.fail("DoGet", err)
 	}
-	tkt, err := w.srv.register(sql, nil)
+	tkt, err := w.srv.ticket(stream.Context(), sql, nil, nil)
 	if err != nil {
 		return toStatus(err)
 	}

@@ -2,8 +2,6 @@ package flightsql
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,10 +42,19 @@ type Options struct {
 	MaxSQLBytes int
 	// Logger receives one line per failed call; nil discards.
 	Logger *slog.Logger
+	// Secrets sign tickets and prepared-statement handles; nil means a
+	// random key of this process (see ticket.go). Replicas that share
+	// them redeem each other's tickets.
+	Secrets *Secrets
+	// Locations lists the replicas a part of a result can be read from
+	// (Flight locations, "grpc://host:port"), or nil: a FlightInfo's
+	// endpoints then name no location (the client reads them where it
+	// asked). Called for each FlightInfo of several endpoints.
+	Locations func() []string
 }
 
-// DefaultTicketTTL is how long an unredeemed ticket or an idle prepared
-// statement lives unless Options say otherwise.
+// DefaultTicketTTL is how long a ticket can be redeemed, and an idle
+// prepared statement's description is kept, unless Options say otherwise.
 const DefaultTicketTTL = 10 * time.Minute
 
 // Server is a Flight SQL service over an engine.
@@ -59,24 +66,23 @@ type Server struct {
 	opts Options
 
 	mu       sync.Mutex
-	stmts    map[string]*statement
-	prepared map[string]*prepared
+	prepared map[string]*prepared // described handles, by handle
 	runs     map[*run]struct{}
-}
-
-type statement struct {
-	sql     string
-	args    []any
-	expires time.Time
-	runs    map[*run]struct{}
+	byTicket map[[12]byte]map[*run]struct{}
+	// cancelled are tickets CancelFlightInfo cancelled, until they expire.
+	cancelled map[[12]byte]time.Time
 }
 
 type run struct{ cancel context.CancelFunc }
 
+// prepared is what this replica knows of a prepared statement: its
+// description, and the parameters bound here by a client that keeps using
+// the handle it was first given.
 type prepared struct {
 	sql     string
 	info    *engine.Statement
 	args    []any
+	bound   bool
 	expires time.Time
 }
 
@@ -103,8 +109,11 @@ func New(eng *engine.Engine, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{eng: eng, log: log, ttl: opts.TicketTTL, opts: opts,
-		stmts: map[string]*statement{}, prepared: map[string]*prepared{}, runs: map[*run]struct{}{}}
+	if opts.Secrets == nil {
+		opts.Secrets = NewSecrets()
+	}
+	s := &Server{eng: eng, log: log, ttl: opts.TicketTTL, opts: opts, prepared: map[string]*prepared{},
+		runs: map[*run]struct{}{}, byTicket: map[[12]byte]map[*run]struct{}{}, cancelled: map[[12]byte]time.Time{}}
 	s.Alloc = opts.Alloc
 	for id, v := range sqlInfo(opts.Version, eng.HasWritable()) {
 		if err := s.RegisterSqlInfo(id, v); err != nil {
@@ -120,17 +129,16 @@ func (s *Server) Service() flight.FlightServer {
 	return &rawService{FlightServer: flightsql.NewFlightServerWithAllocator(s, s.Alloc), srv: s}
 }
 
-// redeemedTTL is how long a ticket stays valid once read to its end (it may
-// be read again, but a busy server must not keep every ticket for TicketTTL).
-const redeemedTTL = 5 * time.Second
-
-// Sweep drops expired tickets and prepared statements now (it also happens
-// as new ones are made).
+// Sweep forgets expired cancellations and idle prepared statements' descriptions now (it also
+// happens as new ones are made).
 func (s *Server) Sweep() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(time.Now())
 }
+
+// Secrets are the keys that sign and check tickets (Set them to rotate).
+func (s *Server) Secrets() *Secrets { return s.opts.Secrets }
 
 // Running is the number of queries streaming now.
 func (s *Server) Running() int {
@@ -148,17 +156,11 @@ func (s *Server) CancelAll() {
 	}
 }
 
-func newHandle() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// sweep drops expired statements and prepared statements; s.mu is held.
+// sweep forgets expired cancellations and idle descriptions; s.mu is held.
 func (s *Server) sweep(now time.Time) {
-	for h, st := range s.stmts {
-		if now.After(st.expires) && len(st.runs) == 0 {
-			delete(s.stmts, h)
+	for id, exp := range s.cancelled {
+		if now.After(exp) {
+			delete(s.cancelled, id)
 		}
 	}
 	for h, p := range s.prepared {
@@ -168,15 +170,14 @@ func (s *Server) sweep(now time.Time) {
 	}
 }
 
-// register stores a statement and returns its ticket.
-func (s *Server) register(sql string, args []any) ([]byte, error) {
-	h := newHandle()
-	now := time.Now()
-	s.mu.Lock()
-	s.sweep(now)
-	s.stmts[h] = &statement{sql: sql, args: args, expires: now.Add(s.ttl), runs: map[*run]struct{}{}}
-	s.mu.Unlock()
-	return flightsql.CreateStatementQueryTicket([]byte(h))
+// ticket signs a ticket for sql with args, reading part (nil: all) for
+// the caller of ctx.
+func (s *Server) ticket(ctx context.Context, sql string, args []any, part *engine.Part) ([]byte, error) {
+	h, err := s.opts.Secrets.sign(&claims{SQL: sql, Args: args, User: User(ctx), Expires: time.Now().Add(s.ttl), Part: part, ID: newID()})
+	if err != nil {
+		return nil, err
+	}
+	return flightsql.CreateStatementQueryTicket(h)
 }
 
 func (s *Server) describe(ctx context.Context, sql string) (*engine.Statement, error) {
@@ -215,7 +216,8 @@ func (s *Server) flightInfo(desc *flight.FlightDescriptor, schema *arrow.Schema,
 }
 
 // GetFlightInfoStatement prepares the query (reporting SQL errors now) and
-// returns a ticket for it.
+// returns its tickets: one, or one per part of its result (see
+// statementInfo).
 func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	info, err := s.describe(ctx, cmd.GetQuery())
 	if err == nil && info.Update {
@@ -224,11 +226,11 @@ func (s *Server) GetFlightInfoStatement(ctx context.Context, cmd flightsql.State
 	if err != nil {
 		return nil, s.fail("GetFlightInfo", err)
 	}
-	tkt, err := s.register(cmd.GetQuery(), nil)
+	fi, err := s.statementInfo(ctx, desc, info.Schema, cmd.GetQuery(), nil)
 	if err != nil {
 		return nil, s.fail("GetFlightInfo", err)
 	}
-	return s.flightInfo(desc, info.Schema, tkt), nil
+	return fi, nil
 }
 
 // GetSchemaStatement returns a query's result schema without running it.
@@ -240,20 +242,29 @@ func (s *Server) GetSchemaStatement(ctx context.Context, cmd flightsql.Statement
 	return &flight.SchemaResult{Schema: flight.SerializeSchema(info.Schema, s.Alloc)}, nil
 }
 
-// DoGetStatement runs a ticket's statement and streams its result.
+// DoGetStatement runs a ticket's statement (over its part of the result,
+// if any) and streams its result.
 func (s *Server) DoGetStatement(ctx context.Context, tkt flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	s.mu.Lock()
-	st, ok := s.stmts[string(tkt.GetStatementHandle())]
-	s.mu.Unlock()
-	if !ok {
-		return nil, nil, s.fail("DoGet", ErrUnknownHandle)
+	c, err := s.opts.Secrets.redeem(tkt.GetStatementHandle(), false, User(ctx), time.Now())
+	if err != nil {
+		return nil, nil, s.fail("DoGet", err)
 	}
-	return s.stream(ctx, st, st.sql, st.args)
+	s.mu.Lock()
+	_, cancelled := s.cancelled[c.ID]
+	s.mu.Unlock()
+	if cancelled {
+		return nil, nil, s.fail("DoGet", fmt.Errorf("%w: the query was cancelled", engine.ErrCanceled))
+	}
+	if c.Part != nil {
+		ctx = engine.WithPart(ctx, c.Part)
+	}
+	return s.stream(ctx, &c.ID, c.SQL, c.Args)
 }
 
 // stream runs sql and streams it on a channel, registering the run so that
-// CancelFlightInfo and shutdown can stop it. st may be nil.
-func (s *Server) stream(ctx context.Context, st *statement, sql string, args []any) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+// CancelFlightInfo (for the ticket id, if not nil) and shutdown can stop
+// it.
+func (s *Server) stream(ctx context.Context, id *[12]byte, sql string, args []any) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	var cancel context.CancelFunc
 	if s.opts.QueryTimeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, s.opts.QueryTimeout)
@@ -263,18 +274,21 @@ func (s *Server) stream(ctx context.Context, st *statement, sql string, args []a
 	r := &run{cancel: cancel}
 	s.mu.Lock()
 	s.runs[r] = struct{}{}
-	if st != nil {
-		st.runs[r] = struct{}{}
+	if id != nil {
+		if s.byTicket[*id] == nil {
+			s.byTicket[*id] = map[*run]struct{}{}
+		}
+		s.byTicket[*id][r] = struct{}{}
 	}
 	s.mu.Unlock()
 	done := func() {
 		cancel()
 		s.mu.Lock()
 		delete(s.runs, r)
-		if st != nil {
-			delete(st.runs, r)
-			if soon := time.Now().Add(redeemedTTL); soon.Before(st.expires) {
-				st.expires = soon
+		if id != nil {
+			delete(s.byTicket[*id], r)
+			if len(s.byTicket[*id]) == 0 {
+				delete(s.byTicket, *id)
 			}
 		}
 		s.mu.Unlock()
@@ -328,28 +342,32 @@ func pump(ctx context.Context, rows *engine.Rows, ch chan<- flight.StreamChunk, 
 	}
 }
 
-// CancelFlightInfo cancels the queries of a FlightInfo's tickets and
-// forgets the tickets.
-func (s *Server) CancelFlightInfo(_ context.Context, req *flight.CancelFlightInfoRequest) (flight.CancelFlightInfoResult, error) {
+// CancelFlightInfo cancels the queries this replica runs for a
+// FlightInfo's tickets, and refuses the tickets here from now on (another
+// replica, which was not asked, would still redeem them).
+func (s *Server) CancelFlightInfo(ctx context.Context, req *flight.CancelFlightInfoRequest) (flight.CancelFlightInfoResult, error) {
 	status := flight.CancelStatusNotCancellable
 	if req.GetInfo() == nil {
 		return flight.CancelFlightInfoResult{Status: status}, nil
 	}
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweep(now)
 	for _, ep := range req.GetInfo().GetEndpoint() {
 		tkt, err := flightsql.GetStatementQueryTicket(ep.GetTicket())
 		if err != nil {
 			continue
 		}
-		h := string(tkt.GetStatementHandle())
-		if st, ok := s.stmts[h]; ok {
-			for r := range st.runs {
-				r.cancel()
-			}
-			delete(s.stmts, h)
-			status = flight.CancelStatusCancelled
+		c, err := s.opts.Secrets.redeem(tkt.GetStatementHandle(), false, User(ctx), now)
+		if err != nil {
+			continue
 		}
+		for r := range s.byTicket[c.ID] {
+			r.cancel()
+		}
+		s.cancelled[c.ID] = c.Expires
+		status = flight.CancelStatusCancelled
 	}
 	return flight.CancelFlightInfoResult{Status: status}, nil
 }
@@ -361,30 +379,64 @@ func (s *Server) CreatePreparedStatement(ctx context.Context, req flightsql.Acti
 	if err != nil {
 		return flightsql.ActionCreatePreparedStatementResult{}, s.fail("CreatePreparedStatement", err)
 	}
-	h := newHandle()
+	h, err := s.opts.Secrets.sign(&claims{Prepared: true, SQL: req.GetQuery(), User: User(ctx)})
+	if err != nil {
+		return flightsql.ActionCreatePreparedStatementResult{}, s.fail("CreatePreparedStatement", err)
+	}
 	now := time.Now()
 	s.mu.Lock()
 	s.sweep(now)
-	s.prepared[h] = &prepared{sql: req.GetQuery(), info: info, expires: now.Add(s.ttl)}
+	s.prepared[string(h)] = &prepared{sql: req.GetQuery(), info: info, expires: now.Add(s.ttl)}
 	s.mu.Unlock()
 	isUpdate := info.Update
 	return flightsql.ActionCreatePreparedStatementResult{
-		Handle: []byte(h), DatasetSchema: info.Schema, ParameterSchema: info.Params, IsUpdate: &isUpdate,
+		Handle: h, DatasetSchema: info.Schema, ParameterSchema: info.Params, IsUpdate: &isUpdate,
 	}, nil
 }
 
-func (s *Server) lookupPrepared(handle []byte) (*prepared, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.prepared[string(handle)]
-	if !ok {
-		return nil, ErrUnknownHandle
+// lookupPrepared opens a prepared statement's handle: its description is
+// this replica's if it has one, else made again from the statement the
+// handle carries (the client was routed here after preparing elsewhere).
+// The parameters are the handle's when it carries them, else those bound
+// here to it. The result is a copy.
+func (s *Server) lookupPrepared(ctx context.Context, handle []byte) (prepared, error) {
+	c, err := s.opts.Secrets.redeem(handle, true, User(ctx), time.Now())
+	if err != nil {
+		return prepared{}, err
 	}
-	p.expires = time.Now().Add(s.ttl)
-	return p, nil
+	now := time.Now()
+	s.mu.Lock()
+	p, ok := s.prepared[string(handle)]
+	if ok {
+		p.expires = now.Add(s.ttl)
+	}
+	s.mu.Unlock()
+	if !ok {
+		info, err := s.describe(ctx, c.SQL)
+		if err != nil {
+			return prepared{}, err
+		}
+		p = &prepared{sql: c.SQL, info: info, expires: now.Add(s.ttl)}
+		s.mu.Lock()
+		s.sweep(now)
+		if q, ok := s.prepared[string(handle)]; ok {
+			p = q
+		} else {
+			s.prepared[string(handle)] = p
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	out := *p
+	s.mu.Unlock()
+	if c.Bound {
+		out.args, out.bound = c.Args, true
+	}
+	return out, nil
 }
 
-// ClosePreparedStatement forgets a prepared statement.
+// ClosePreparedStatement forgets this replica's description of a prepared
+// statement (the handle itself stays valid: it holds its statement).
 func (s *Server) ClosePreparedStatement(_ context.Context, req flightsql.ActionClosePreparedStatementRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -393,9 +445,11 @@ func (s *Server) ClosePreparedStatement(_ context.Context, req flightsql.ActionC
 }
 
 // DoPutPreparedStatementQuery binds parameters: the first row of the
-// batches sent (one parameter set per execution).
-func (s *Server) DoPutPreparedStatementQuery(_ context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
-	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+// batches sent (one parameter set per execution). It answers with a new
+// handle that carries them, which any replica redeems; a client that keeps
+// the old handle finds them bound on this replica.
+func (s *Server) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
+	p, err := s.lookupPrepared(ctx, cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return nil, s.fail("DoPut", err)
 	}
@@ -420,29 +474,35 @@ func (s *Server) DoPutPreparedStatementQuery(_ context.Context, cmd flightsql.Pr
 		return nil, s.fail("DoPut", engine.ErrParams)
 	}
 	s.mu.Lock()
-	p.args = args
+	if q, ok := s.prepared[string(cmd.GetPreparedStatementHandle())]; ok {
+		q.args, q.bound = args, true
+	}
 	s.mu.Unlock()
-	return cmd.GetPreparedStatementHandle(), nil
+	h, err := s.opts.Secrets.sign(&claims{Prepared: true, SQL: p.sql, Args: args, Bound: true, User: User(ctx)})
+	if err != nil {
+		return nil, s.fail("DoPut", err)
+	}
+	s.mu.Lock()
+	s.prepared[string(h)] = &prepared{sql: p.sql, info: p.info, args: args, bound: true, expires: time.Now().Add(s.ttl)}
+	s.mu.Unlock()
+	return h, nil
 }
 
 // GetFlightInfoPreparedStatement returns a ticket for a prepared statement
 // with its current parameters.
-func (s *Server) GetFlightInfoPreparedStatement(_ context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+func (s *Server) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	p, err := s.lookupPrepared(ctx, cmd.GetPreparedStatementHandle())
 	if err == nil && p.info.Update {
 		err = ErrUpdate
 	}
 	if err != nil {
 		return nil, s.fail("GetFlightInfo", err)
 	}
-	s.mu.Lock()
-	args := p.args
-	s.mu.Unlock()
-	tkt, err := s.register(p.sql, args)
+	fi, err := s.statementInfo(ctx, desc, p.schema(), p.sql, p.args)
 	if err != nil {
 		return nil, s.fail("GetFlightInfo", err)
 	}
-	return s.flightInfo(desc, p.schema(), tkt), nil
+	return fi, nil
 }
 
 // schema is the dataset schema when DuckDB knew every parameter's type (a
@@ -458,8 +518,8 @@ func (p *prepared) schema() *arrow.Schema {
 }
 
 // GetSchemaPreparedStatement returns a prepared statement's dataset schema.
-func (s *Server) GetSchemaPreparedStatement(_ context.Context, cmd flightsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
-	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+func (s *Server) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, _ *flight.FlightDescriptor) (*flight.SchemaResult, error) {
+	p, err := s.lookupPrepared(ctx, cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return nil, s.fail("GetSchema", err)
 	}
@@ -468,14 +528,11 @@ func (s *Server) GetSchemaPreparedStatement(_ context.Context, cmd flightsql.Pre
 
 // DoGetPreparedStatement runs a prepared statement with its parameters.
 func (s *Server) DoGetPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+	p, err := s.lookupPrepared(ctx, cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return nil, nil, s.fail("DoGet", err)
 	}
-	s.mu.Lock()
-	args := p.args
-	s.mu.Unlock()
-	return s.stream(ctx, nil, p.sql, args)
+	return s.stream(ctx, nil, p.sql, p.args)
 }
 
 // DoPutCommandStatementUpdate runs an INSERT into a writable table.
@@ -494,7 +551,7 @@ func (s *Server) DoPutCommandStatementUpdate(ctx context.Context, cmd flightsql.
 // parameter batches sent (or once with the bound parameters), as one
 // write.
 func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql.PreparedStatementUpdate, rdr flight.MessageReader) (int64, error) {
-	p, err := s.lookupPrepared(cmd.GetPreparedStatementHandle())
+	p, err := s.lookupPrepared(ctx, cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return 0, s.fail("DoPut", err)
 	}
@@ -521,9 +578,7 @@ func (s *Server) DoPutPreparedStatementUpdate(ctx context.Context, cmd flightsql
 		}
 	}
 	if len(sets) == 0 {
-		s.mu.Lock()
 		sets = [][]any{p.args}
-		s.mu.Unlock()
 	}
 	n, err := s.eng.Exec(s.origin(ctx), p.sql, sets...)
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 type Options struct {
 	// Tokens, when set, are required on /v1/ (bearer, or basic auth with
 	// the holder's name and token). Probes and metrics stay open.
-	Tokens auth.Tokens
+	Tokens auth.Checker
 	// QueryTimeout bounds a query from its start to its last byte; 0 means
 	// limit.DefaultQueryTimeout, negative means none.
 	QueryTimeout time.Duration
