@@ -58,6 +58,7 @@ func (g *globals) localFlags(cmd *cobra.Command, sandboxDefault bool) {
 	f.BoolVar(sandbox, "sandbox", sandboxDefault, "confine statements to catalog tables (SELECT, EXPLAIN, DESCRIBE, SHOW; no file paths, COPY, ATTACH, SET, INSTALL)")
 	cmd.PreRun = func(*cobra.Command, []string) { g.engine.Sandbox = *sandbox }
 	f.StringVar(&g.engine.MemoryLimit, "memory-limit", "", "DuckDB memory limit, e.g. 4GB or 50% (default: DuckDB's, 80% of RAM)")
+	f.IntVar(&g.engine.Threads, "threads", 0, "DuckDB worker threads (default: one per CPU; on Kubernetes, set it to the pod's CPU limit)")
 	f.StringVar(&g.engine.MaxTempSize, "max-temp-size", "", "cap on DuckDB's spill files, e.g. 10GB")
 	f.IntVar(&g.engine.MaxConns, "max-concurrent", 8, "queries that run at once (one DuckDB connection each)")
 	f.IntVar(&g.engine.MaxQueue, "max-queue", 64, "queries that may wait for a connection; more are refused as busy")

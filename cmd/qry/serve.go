@@ -24,6 +24,8 @@ import (
 
 func newServeCmd(g *globals) *cobra.Command {
 	var listen, httpAddr, tokensFile, tlsCert, tlsKey, tlsCA string
+	var ticketSecret, ticketSecretFile, advertiseService string
+	var advertise []string
 	var refresh time.Duration
 	var so flightsql.Options
 	cmd := &cobra.Command{
@@ -72,17 +74,35 @@ lets running streams finish for up to 10 s, then cancels them.`,
 			log := g.logger()
 			serve := flightsql.ServeOptions{Addr: listen}
 			scheme, httpScheme := "grpc", "http"
-			var tokens auth.Tokens
+			reload := &reloader{tokensFile: tokensFile, secretFile: ticketSecretFile, log: log,
+				tokens: auth.NewLive(nil), secrets: flightsql.NewSecrets()}
+			var tokens auth.Checker
 			var err error
 			switch {
 			case tokensFile != "":
-				tokens, err = auth.LoadTokens(tokensFile)
+				tokens = reload.tokens
 			case os.Getenv("QRY_TOKENS") != "":
-				tokens, err = auth.ParseTokens(os.Getenv("QRY_TOKENS"))
+				var t auth.Tokens
+				if t, err = auth.ParseTokens(os.Getenv("QRY_TOKENS")); err != nil {
+					return err
+				}
+				reload.tokens.Set(t)
+				tokens = reload.tokens
 			}
-			if err != nil {
+			switch {
+			case ticketSecretFile != "" && ticketSecret != "":
+				return usage("--ticket-secret and --ticket-secret-file: give one")
+			case ticketSecret != "":
+				keys, err := parseSecrets(ticketSecret, "--ticket-secret")
+				if err != nil {
+					return err
+				}
+				reload.secrets.Set(keys...)
+			}
+			if err := reload.load(); err != nil {
 				return err
 			}
+			so.Secrets = reload.secrets
 			if tokens != nil {
 				serve.Middleware = append(serve.Middleware, flightsql.AuthMiddleware(tokens))
 			}
@@ -94,6 +114,9 @@ lets running streams finish for up to 10 s, then cancels them.`,
 			} else if tlsCA != "" {
 				return usage("--tls-client-ca needs --tls-cert and --tls-key")
 			}
+
+			so.Locations = locations(advertise, advertiseService, scheme, log)
+			go reload.run(ctx)
 
 			// HTTP first: probes answer while the catalog loads.
 			metrics := httpapi.NewMetrics()
@@ -145,7 +168,7 @@ lets running streams finish for up to 10 s, then cancels them.`,
 			serve.Ready = func(a net.Addr) {
 				auth := "no authentication"
 				if tokens != nil {
-					auth = fmt.Sprintf("%d tokens", len(tokens))
+					auth = fmt.Sprintf("%d tokens", reload.tokens.Len())
 				}
 				sandbox := "sandboxed"
 				if !g.engine.Sandbox {
@@ -174,7 +197,7 @@ lets running streams finish for up to 10 s, then cancels them.`,
 	}
 	f := cmd.Flags()
 	g.localFlags(cmd, true)
-	f.StringVar(&tokensFile, "tokens", "", "file of name:token lines; clients must send a bearer token (or basic auth name/token); default $QRY_TOKENS (the tokens themselves)")
+	f.StringVar(&tokensFile, "tokens", "", "file of name:token lines; clients must send a bearer token (or basic auth name/token); read again on SIGHUP or when it changes; default $QRY_TOKENS (the tokens themselves)")
 	f.StringVar(&tlsCert, "tls-cert", "", "serve TLS (Flight and HTTP) with this certificate")
 	f.StringVar(&tlsKey, "tls-key", "", "key of --tls-cert")
 	f.StringVar(&tlsCA, "tls-client-ca", "", "require client certificates signed by this CA (mTLS)")
@@ -188,7 +211,14 @@ lets running streams finish for up to 10 s, then cancels them.`,
 	f.Uint64Var(&g.engine.SubscribeMaxLag, "subscribe-max-lag", 1_000_000, "rows writers may add while a subscriber's buffer stays full, before it is cut off and told where to resume")
 	g.engine.ResultCacheBytes = 64 << 20
 	f.Var((*sizeValue)(&g.engine.ResultCacheBytes), "result-cache", "memory for small results kept to answer repeated queries until their data changes, e.g. 64MB (0: no cache)")
-	f.DurationVar(&so.TicketTTL, "ticket-ttl", flightsql.DefaultTicketTTL, "how long an unused ticket or an idle prepared statement lives")
+	f.DurationVar(&so.TicketTTL, "ticket-ttl", flightsql.DefaultTicketTTL, "how long a ticket can be redeemed")
+	f.StringVar(&ticketSecret, "ticket-secret", "", "key that signs tickets and prepared-statement handles, shared by replicas so that any one redeems them (32+ characters; several, comma-separated: the first signs, all check); default: random, this process only")
+	f.StringVar(&ticketSecretFile, "ticket-secret-file", "", "file of ticket secrets, one per line (as --ticket-secret); read again on SIGHUP or when it changes")
+	f.StringSliceVar(&advertise, "advertise", nil, "Flight locations of the replicas (grpc://host:port, repeatable) that a result in several parts lists on each endpoint")
+	f.StringVar(&advertiseService, "advertise-service", "", "HOST:PORT of a DNS name that lists the replicas (a Kubernetes headless Service), added to --advertise")
+	g.engine.PartitionBytes = engine.DefaultPartitionBytes
+	f.Var((*sizeValue)(&g.engine.PartitionBytes), "partition-bytes", "target size of one part (one Flight endpoint) of a large result, in bytes of files read, e.g. 256MB")
+	f.IntVar(&g.engine.MaxPartitions, "max-partitions", engine.DefaultMaxPartitions, "most parts (Flight endpoints) one result is split into, also when a client asks for more")
 	f.DurationVar(&refresh, "refresh", 10*time.Second, "how often to look for new, changed and removed files (0: never)")
 	f.IntVar(&g.batchRows, "batch-rows", 65536, "rows per Arrow batch sent (DuckDB makes 2,048-row chunks; larger batches travel faster)")
 	f.StringVarP(&listen, "listen", "l", flightsql.DefaultAddr, "HOST:PORT for Flight SQL (port 0 picks a free one)")
