@@ -102,7 +102,12 @@ type doc struct {
 		BatchRows scalar `yaml:"batch_rows" flag:"batch-rows"`
 		Tokens    scalar `yaml:"tokens" flag:"tokens" path:"1"`
 		Sandbox   scalar `yaml:"sandbox" flag:"sandbox"`
-		TLS       struct {
+		// Replicas: the secret their tickets share and where they are.
+		TicketSecret     scalar `yaml:"ticket_secret" flag:"ticket-secret"`
+		TicketSecretFile scalar `yaml:"ticket_secret_file" flag:"ticket-secret-file" path:"1"`
+		Advertise        scalar `yaml:"advertise" flag:"advertise"`
+		AdvertiseService scalar `yaml:"advertise_service" flag:"advertise-service"`
+		TLS              struct {
 			Cert     scalar `yaml:"cert" flag:"tls-cert" path:"1"`
 			Key      scalar `yaml:"key" flag:"tls-key" path:"1"`
 			ClientCA scalar `yaml:"client_ca" flag:"tls-client-ca" path:"1"`
@@ -113,6 +118,9 @@ type doc struct {
 		MaxConcurrent  scalar `yaml:"max_concurrent" flag:"max-concurrent"`
 		MaxQueue       scalar `yaml:"max_queue" flag:"max-queue"`
 		MemoryLimit    scalar `yaml:"memory_limit" flag:"memory-limit"`
+		Threads        scalar `yaml:"threads" flag:"threads"`
+		PartitionBytes scalar `yaml:"partition_bytes" flag:"partition-bytes"`
+		MaxPartitions  scalar `yaml:"max_partitions" flag:"max-partitions"`
 		MaxTempSize    scalar `yaml:"max_temp_size" flag:"max-temp-size"`
 		MaxSQLBytes    scalar `yaml:"max_sql_bytes" flag:"max-sql-bytes"`
 		MaxResultRows  scalar `yaml:"max_result_rows" flag:"max-result-rows"`
