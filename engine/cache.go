@@ -67,25 +67,19 @@ func (e *Engine) cacheKey(text string, args []any, plan *Plan, version uint64) s
 // Functions it does not list (macros, unknown names) are not in the set,
 // so a statement calling one is not cached.
 func consistentFunctions(c *duck.Conn) (map[string]bool, error) {
-	rows, err := c.ReadAll(context.Background(), "SELECT lower(function_name) FROM duckdb_functions() GROUP BY ALL HAVING bool_and(stability = 'CONSISTENT')")
-	if err != nil {
-		return nil, err
-	}
-	defer duck.Release(rows)
-	out := map[string]bool{}
-	for _, r := range rows {
-		col := r.Column(0).(*array.String)
-		for i := range col.Len() {
-			out[strings.Clone(col.Value(i))] = true
-		}
-	}
-	return out, nil
+	return functionNames(c, "SELECT lower(function_name) FROM duckdb_functions() GROUP BY ALL HAVING bool_and(stability = 'CONSISTENT')")
 }
 
 // aggregateFunctions are DuckDB's aggregate functions, extensions' too,
 // lower-cased.
 func aggregateFunctions(c *duck.Conn) (map[string]bool, error) {
-	rows, err := c.ReadAll(context.Background(), "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'")
+	return functionNames(c, "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'")
+}
+
+// functionNames is the set of names a query of duckdb_functions() lists
+// in its one column.
+func functionNames(c *duck.Conn, query string) (map[string]bool, error) {
+	rows, err := c.ReadAll(context.Background(), query)
 	if err != nil {
 		return nil, err
 	}
