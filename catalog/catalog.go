@@ -85,7 +85,14 @@ type File struct {
 	// connectors.FileInfo); Rows is the readers' count, but neither it nor
 	// Stats may answer a query or prune the file.
 	Inexact bool
+	// Range, when set, makes this a piece of the file: the rows numbered
+	// [Start, End) in it (a part of a large Parquet file read in parts).
+	// Catalog files never have one.
+	Range *RowRange
 }
+
+// RowRange is the rows [Start, End) of a file, by their number in it.
+type RowRange struct{ Start, End int64 }
 
 // Problem is a file (or table root) left out of the catalog and why.
 type Problem struct {
@@ -223,6 +230,43 @@ func (t *Table) ScanWith(files []*File, via func(string) (string, error), hidden
 	if files == nil {
 		files = t.Files
 	}
+	// Pieces of files (a Range each) are scans of their own, put together
+	// with the whole files' scan.
+	var whole, pieces []*File
+	for _, f := range files {
+		if f.Range != nil {
+			pieces = append(pieces, f)
+		} else {
+			whole = append(whole, f)
+		}
+	}
+	if len(pieces) == 0 {
+		return t.scan(files, via, hidden, nil)
+	}
+	var parts []string
+	if len(whole) > 0 {
+		s, err := t.scan(whole, via, hidden, nil)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, "SELECT * FROM "+s)
+	}
+	for _, f := range pieces {
+		s, err := t.scan([]*File{f}, via, hidden, f.Range)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, "SELECT * FROM "+s)
+	}
+	return "(" + strings.Join(parts, " UNION ALL ") + ")", nil
+}
+
+// scan is ScanWith over files, all whole or (rng set) the one file's rows
+// in rng.
+func (t *Table) scan(files []*File, via func(string) (string, error), hidden []Column, rng *RowRange) (string, error) {
+	if rng != nil && t.Format != "parquet" {
+		return "", fmt.Errorf("table %s: a %s file is read whole, not by row numbers", t.Name, t.Format)
+	}
 	if len(files) == 0 {
 		// No readable file: an empty relation with the table's schema.
 		if len(t.Columns) == 0 {
@@ -234,7 +278,7 @@ func (t *Table) ScanWith(files []*File, via func(string) (string, error), hidden
 		}
 		return "(SELECT " + strings.Join(sel, ", ") + " WHERE false)", nil
 	}
-	spec := connectors.ScanSpec{Options: t.Options, Uniform: true, Via: via}
+	spec := connectors.ScanSpec{Options: t.Options, Uniform: true, Via: via, RowNumbers: rng != nil}
 	for _, f := range files {
 		spec.Files = append(spec.Files, f.Path)
 		spec.FileColumns = append(spec.FileColumns, f.Columns)
@@ -287,6 +331,9 @@ func (t *Table) ScanWith(files []*File, via func(string) (string, error), hidden
 		default:
 			sel[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", q, c.Type, q)
 		}
+	}
+	if rng != nil {
+		return fmt.Sprintf("(SELECT %s FROM %s WHERE file_row_number >= %d AND file_row_number < %d)", strings.Join(sel, ", "), inner, rng.Start, rng.End), nil
 	}
 	return fmt.Sprintf("(SELECT %s FROM %s)", strings.Join(sel, ", "), inner), nil
 }

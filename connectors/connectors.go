@@ -87,6 +87,10 @@ type ScanSpec struct {
 	// types, in the same order: readers need not align schemas by name
 	// (which would open every file's footer before reading).
 	Uniform bool
+	// RowNumbers adds each row's number in its file (file_row_number), to
+	// read some rows of a large file (formats that know row numbers:
+	// Parquet).
+	RowNumbers bool
 }
 
 // Paths maps paths through s.Via.

@@ -455,9 +455,14 @@ func (e *Engine) viewsCurrent() bool {
 // tableExpr is a table expression reading a table's given files (all when
 // nil) and, for a writable table, its live rows.
 func (e *Engine) tableExpr(t *catalog.Table, files []*catalog.File) (string, error) {
-	scan, ok, err := e.accel.expr(t, files)
-	if err != nil {
-		return "", err
+	var scan string
+	var ok bool
+	var err error
+	// A copy holds whole files: pieces of files are read from the files.
+	if !slices.ContainsFunc(files, func(f *catalog.File) bool { return f.Range != nil }) {
+		if scan, ok, err = e.accel.expr(t, files); err != nil {
+			return "", err
+		}
 	}
 	if !ok {
 		if scan, err = t.Scan(files, e.via()); err != nil {

@@ -62,6 +62,9 @@ type FileRef struct {
 	Size    int64
 	ModTime time.Time
 	ETag    string
+	// Rows, when set, are the rows [Rows.Start, Rows.End) of the file, by
+	// number: a piece of a large Parquet file.
+	Rows *catalog.RowRange
 }
 
 // PartitionOptions override Options.PartitionBytes and MaxPartitions for
@@ -71,6 +74,9 @@ type PartitionOptions struct {
 	Bytes int64
 	// Parts asks for about this many parts (instead of Bytes).
 	Parts int
+	// PieceRows is the fewest rows in a piece of a large Parquet file (0:
+	// planner.DefaultPieceRows).
+	PieceRows int64
 }
 
 // Partitions decides how the result of text is read: in one piece, or in
@@ -91,7 +97,7 @@ func (e *Engine) Partitions(ctx context.Context, text string, opts PartitionOpti
 	for _, sp := range split.Parts {
 		part := Part{Table: split.Table, Bytes: sp.Bytes, Rows: sp.Rows}
 		for _, f := range sp.Files {
-			part.Files = append(part.Files, FileRef{Path: f.Path, Size: f.Size, ModTime: f.ModTime, ETag: f.ETag})
+			part.Files = append(part.Files, FileRef{Path: f.Path, Size: f.Size, ModTime: f.ModTime, ETag: f.ETag, Rows: f.Range})
 		}
 		p.Parts = append(p.Parts, part)
 	}
@@ -114,18 +120,14 @@ func (e *Engine) split(ctx context.Context, text string, opts PartitionOptions) 
 }
 
 func (e *Engine) splitOptions(opts PartitionOptions) planner.SplitOptions {
-	so := planner.SplitOptions{Bytes: e.opts.PartitionBytes, Max: e.opts.MaxPartitions}
+	so := planner.SplitOptions{Bytes: e.opts.PartitionBytes, Max: e.opts.MaxPartitions, Parts: opts.Parts, PieceRows: opts.PieceRows}
 	if so.Bytes <= 0 {
 		so.Bytes = DefaultPartitionBytes
 	}
 	if so.Max <= 0 {
 		so.Max = DefaultMaxPartitions
 	}
-	switch {
-	case opts.Parts > 0:
-		so.Bytes = 1 // as many as asked for, each file at most once
-		so.Max = min(so.Max, opts.Parts)
-	case opts.Bytes > 0:
+	if opts.Bytes > 0 {
 		so.Bytes = opts.Bytes
 	}
 	return so
@@ -164,6 +166,11 @@ func partFiles(snap *catalog.Snapshot, part *Part) ([]*catalog.File, error) {
 		f, ok := byPath[ref.Path]
 		if !ok || f.Size != ref.Size || !f.ModTime.Equal(ref.ModTime) || f.ETag != ref.ETag {
 			return nil, fmt.Errorf("table %s, file %s: %w", t.Name, ref.Path, ErrReplan)
+		}
+		if ref.Rows != nil {
+			piece := *f
+			piece.Range = ref.Rows
+			f = &piece
 		}
 		files = append(files, f)
 	}

@@ -33,16 +33,28 @@ type Part struct {
 type SplitOptions struct {
 	// Bytes is the target size of a part (the files' bytes on storage).
 	Bytes int64
+	// Parts, when set, asks for about this many parts instead: Bytes is
+	// then what the kept files weigh over Parts.
+	Parts int
 	// Max bounds the number of parts.
 	Max int
+	// PieceRows is the fewest rows a piece of a large Parquet file holds
+	// (0: DefaultPieceRows).
+	PieceRows int64
 }
+
+// DefaultPieceRows is the fewest rows in a piece of a large Parquet file:
+// about a row group of DuckDB's (122,880 rows), the unit its reader skips.
+const DefaultPieceRows = 100_000
 
 // Partition decides whether st can be split, and into which parts. A
 // statement is split only when that cannot change its answer: a per-row
 // filter or projection (sql.NotPerRow) of one catalog table that has no
-// live rows. Its predicates prune files first; the kept files are then
-// packed into about total/Bytes parts of even size (largest first, each
-// into the lightest part), at most Max and at most one per file.
+// live rows. Its predicates prune files first. A kept Parquet file larger
+// than Bytes is cut into pieces by row number (catalog.RowRange), of at
+// least PieceRows rows; the files and pieces are then packed into about
+// total/Bytes parts of even size (largest first, each into the lightest
+// part), at most Max and at most one per file or piece.
 func Partition(st *sql.Statement, env Env, aggregate func(string) bool, opts SplitOptions) Split {
 	snap := env.Snapshot
 	a := sql.Analyze(st, func(name string) ([]string, bool) {
@@ -77,13 +89,25 @@ func Partition(st *sql.Statement, env Env, aggregate func(string) bool, opts Spl
 	for _, f := range kept {
 		total += f.Size
 	}
-	n := 1
-	if opts.Bytes > 0 {
-		n = int((total + opts.Bytes - 1) / opts.Bytes)
+	bytes, most := opts.Bytes, opts.Max
+	if opts.Parts > 0 {
+		bytes = max(1, (total+int64(opts.Parts)-1)/int64(opts.Parts))
+		most = opts.Parts
+		if opts.Max > 0 {
+			most = min(most, opts.Max)
+		}
 	}
-	n = min(n, len(kept))
-	if opts.Max > 0 {
-		n = min(n, opts.Max)
+	pieces := kept
+	if t.Format == "parquet" && bytes > 0 {
+		pieces = cut(kept, bytes, opts.PieceRows)
+	}
+	n := 1
+	if bytes > 0 {
+		n = int((total + bytes - 1) / bytes)
+	}
+	n = min(n, len(pieces))
+	if most > 0 {
+		n = min(n, most)
 	}
 	if n < 2 {
 		s.Reason = "what it reads fits in one part"
@@ -95,8 +119,48 @@ func Partition(st *sql.Statement, env Env, aggregate func(string) bool, opts Spl
 		}
 		return s
 	}
-	s.Parts = pack(kept, n)
+	s.Parts = pack(pieces, n)
 	return s
+}
+
+// weight is a file's bytes, or a piece's share of them.
+func weight(f *catalog.File) int64 {
+	if f.Range == nil || f.Rows == 0 {
+		return f.Size
+	}
+	return f.Size * (f.Range.End - f.Range.Start) / f.Rows
+}
+
+// rows is a file's rows, or a piece's.
+func rows(f *catalog.File) int64 {
+	if f.Range == nil {
+		return f.Rows
+	}
+	return f.Range.End - f.Range.Start
+}
+
+// cut cuts each file larger than bytes into pieces of about bytes, by row
+// number, each of at least minRows rows. A file whose row count is not
+// exact (Inexact) stays whole.
+func cut(files []*catalog.File, bytes, minRows int64) []*catalog.File {
+	if minRows <= 0 {
+		minRows = DefaultPieceRows
+	}
+	var out []*catalog.File
+	for _, f := range files {
+		k := (f.Size + bytes - 1) / bytes
+		k = min(k, f.Rows/minRows)
+		if k < 2 || f.Inexact {
+			out = append(out, f)
+			continue
+		}
+		for i := range k {
+			p := *f // Size and Rows stay the file's: it is named as listed
+			p.Range = &catalog.RowRange{Start: f.Rows * i / k, End: f.Rows * (i + 1) / k}
+			out = append(out, &p)
+		}
+	}
+	return out
 }
 
 func columnNames(t *catalog.Table) []string {
@@ -112,7 +176,7 @@ func columnNames(t *catalog.Table) []string {
 // the catalog's order.
 func pack(files []*catalog.File, n int) []Part {
 	order := slices.Clone(files)
-	slices.SortStableFunc(order, func(a, b *catalog.File) int { return cmp.Compare(b.Size, a.Size) })
+	slices.SortStableFunc(order, func(a, b *catalog.File) int { return cmp.Compare(weight(b), weight(a)) })
 	h := make(partHeap, n)
 	for i := range h {
 		h[i] = &heapPart{index: i}
@@ -120,8 +184,8 @@ func pack(files []*catalog.File, n int) []Part {
 	for _, f := range order {
 		p := h[0]
 		p.Files = append(p.Files, f)
-		p.Bytes += f.Size
-		p.Rows += f.Rows
+		p.Bytes += weight(f)
+		p.Rows += rows(f)
 		heap.Fix(&h, 0)
 	}
 	pos := make(map[*catalog.File]int, len(files))

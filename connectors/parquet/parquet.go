@@ -84,6 +84,9 @@ func (Connector) Scan(spec connectors.ScanSpec) (string, error) {
 	} else {
 		b.WriteString(", hive_partitioning=false")
 	}
+	if spec.RowNumbers {
+		b.WriteString(", file_row_number=true")
+	}
 	b.WriteByte(')')
 	return b.String(), nil
 }

@@ -30,8 +30,8 @@ func TestQueries(t *testing.T) {
 func TestPartsMakeTheWhole(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	st := enginetest.RunParts(t, filepath.Join(filepath.Dir(file), "..", "..", "testdata", "queries"))
-	t.Logf("%d queries; %d splits compared, %d with parts of several files", st.Queries, st.Split, st.MultiFile)
-	if st.Split < 30 || st.MultiFile < 10 {
-		t.Errorf("only %d splits (%d with parts of several files) among %d queries", st.Split, st.MultiFile, st.Queries)
+	t.Logf("%d queries; %d splits compared, %d with parts of several files, %d with pieces of files", st.Queries, st.Split, st.MultiFile, st.Pieces)
+	if st.Split < 30 || st.MultiFile < 10 || st.Pieces < 10 {
+		t.Errorf("only %d splits (%d with parts of several files, %d with pieces) among %d queries", st.Split, st.MultiFile, st.Pieces, st.Queries)
 	}
 }

@@ -17,11 +17,13 @@ type PartsStats struct {
 	Queries   int // query records run
 	Split     int // (query, part count) pairs read in parts
 	MultiFile int // of those, with a part of several files
+	Pieces    int // of those, with pieces of files (row ranges)
 }
 
 // RunParts is the differential test of results read in parts: for every
 // query record of every .test file in dir, run in the engine as a whole,
-// and for 2, 3 and one part per file (engine.Partitions), the statement
+// and for 2, 3 and one part per file, and for 4 and 7 parts with files cut
+// into pieces by row number (engine.Partitions), the statement
 // run over each part (engine.WithPart), put together, must give the same
 // rows as the whole, as a multiset (a split result has no order: only
 // statements without ORDER BY are split). A statement read in one piece
@@ -81,7 +83,7 @@ func checkParts(ctx context.Context, eng *engine.Engine, r Record, st *PartsStat
 	if err != nil {
 		return nil // an error record of the suite's own; not this test's
 	}
-	for _, opts := range []engine.PartitionOptions{{Parts: 2}, {Parts: 3}, {}} {
+	for _, opts := range []engine.PartitionOptions{{Parts: 2}, {Parts: 3}, {}, {Parts: 4, PieceRows: 2}, {Parts: 7, PieceRows: 1}} {
 		split, err := eng.Partitions(ctx, r.SQL, opts)
 		if err != nil {
 			return fmt.Errorf("Partitions(%+v): %w", opts, err)
@@ -97,10 +99,13 @@ func checkParts(ctx context.Context, eng *engine.Engine, r Record, st *PartsStat
 		}
 		st.Split++
 		var got [][]string
-		multi := false
+		multi, pieces := false, false
 		for i := range split.Parts {
 			part := &split.Parts[i]
 			multi = multi || len(part.Files) > 1
+			for _, f := range part.Files {
+				pieces = pieces || f.Rows != nil
+			}
 			rows, err := queryRows(engine.WithPart(ctx, part), eng, r.SQL, r.Params)
 			if err != nil {
 				return fmt.Errorf("part %d of %d: %w", i+1, len(split.Parts), err)
@@ -109,6 +114,9 @@ func checkParts(ctx context.Context, eng *engine.Engine, r Record, st *PartsStat
 		}
 		if multi {
 			st.MultiFile++
+		}
+		if pieces {
+			st.Pieces++
 		}
 		if !sameRows(whole, got) {
 			return fmt.Errorf("%d parts (%+v) give %d rows %v, the whole %d rows %v", len(split.Parts), opts, len(got), clip(got), len(whole), clip(whole))

@@ -315,3 +315,26 @@ func readAll(rd *flight.Reader, err error) (int64, error) {
 	}
 	return n, rd.Err()
 }
+
+// TestLargeFileInPieces: a Parquet file larger than a part is read in
+// pieces by row number, one endpoint each, together the whole file.
+func TestLargeFileInPieces(t *testing.T) {
+	dir := t.TempDir()
+	fixture.MkdirAll(t, filepath.Join(dir, "big"))
+	db := fixture.DB(t)
+	fixture.Exec(t, db, "COPY (SELECT i AS id FROM range(300000) r(i)) TO "+
+		fixture.Quote(filepath.Join(dir, "big", "one.parquet"))+" (FORMAT parquet, ROW_GROUP_SIZE 100000)")
+	e := startWith(t, []string{dir}, engine.Options{Sandbox: true, PartitionBytes: 1024}, flightsql.Options{}, flightsql.ServeOptions{}, insecureDial())
+	ctx := context.Background()
+	info, err := e.client.Execute(ctx, "SELECT id FROM big WHERE id % 2 = 0")
+	require.NoError(t, err)
+	require.Len(t, info.Endpoint, 3) // at least 100,000 rows a piece
+	for _, ep := range info.Endpoint {
+		n, err := readTicket(e, ep.Ticket)
+		require.NoError(t, err)
+		require.Equal(t, int64(50000), n)
+	}
+	rows, sum := sumIDs(t, e, info)
+	require.Equal(t, int64(150000), rows)
+	require.Equal(t, int64(2*(149999*150000/2)), sum)
+}
