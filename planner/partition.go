@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/sql"
@@ -41,6 +42,9 @@ type SplitOptions struct {
 	// PieceRows is the fewest rows a piece of a large Parquet file holds
 	// (0: DefaultPieceRows).
 	PieceRows int64
+	// SmallBytes is the most another table of a join may weigh for the
+	// join to be split (0: DefaultSmallBytes).
+	SmallBytes int64
 }
 
 // DefaultPieceRows is the fewest rows in a piece of a large Parquet file:
@@ -66,14 +70,19 @@ func Partition(st *sql.Statement, env Env, aggregate func(string) bool, opts Spl
 	})
 	s := Split{Ordered: sql.Ordered(st)}
 	if why := sql.NotPerRow(st, aggregate); why != "" {
-		s.Reason = "not a per-row filter or projection of one table: " + why
+		s.Reason = "not a per-row filter or projection: " + why
 		return s
 	}
-	if len(a.Refs) != 1 || a.Refs[0].Start < 0 {
+	if len(a.Refs) == 0 {
 		s.Reason = "it reads no catalog table"
 		return s
 	}
-	r := a.Refs[0]
+	i, why := splitRef(snap, env, a.Refs, opts)
+	if why != "" {
+		s.Reason = why
+		return s
+	}
+	r := a.Refs[i]
 	t, _ := snap.Table(r.Table)
 	s.Table = t.Name
 	switch {
@@ -84,7 +93,7 @@ func Partition(st *sql.Statement, env Env, aggregate func(string) bool, opts Spl
 		s.Reason = "a column name with a NUL byte cannot be written in a rewrite"
 		return s
 	}
-	kept := prune(t, r.Pred, 0, r.NullSupplying)
+	kept := prune(t, r.Pred, i, r.NullSupplying)
 	var total int64
 	for _, f := range kept {
 		total += f.Size
@@ -161,6 +170,59 @@ func cut(files []*catalog.File, bytes, minRows int64) []*catalog.File {
 		}
 	}
 	return out
+}
+
+// DefaultSmallBytes is the most a table joined to the one split may weigh
+// (its kept files): every part reads it whole.
+const DefaultSmallBytes = 64 << 20
+
+// splitRef picks the reference to split: the only one, or, in a join, the
+// largest reference that is on a preserved side of every join (never
+// NULL-supplying: a row of the other side without a match would come out
+// of every part), rewritable, and the only reference to its table; every
+// other table must be small (SmallBytes) and without live rows, as each
+// part reads it whole. why says why none fits.
+func splitRef(snap *catalog.Snapshot, env Env, refs []sql.Ref, opts SplitOptions) (int, string) {
+	if len(refs) == 1 {
+		if refs[0].Start < 0 {
+			return 0, "its table reference cannot be rewritten"
+		}
+		return 0, ""
+	}
+	small := opts.SmallBytes
+	if small <= 0 {
+		small = DefaultSmallBytes
+	}
+	sizes := make([]int64, len(refs))
+	count := map[string]int{}
+	for i, r := range refs {
+		t, _ := snap.Table(r.Table)
+		for _, f := range prune(t, r.Pred, i, r.NullSupplying) {
+			sizes[i] += f.Size
+		}
+		count[strings.ToLower(t.Name)]++
+	}
+	best := -1
+	for i, r := range refs {
+		if r.Start >= 0 && !r.NullSupplying && count[strings.ToLower(r.Table)] == 1 && (best < 0 || sizes[i] > sizes[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, "a join with no table on a preserved side to split (outer joins, or a table joined to itself)"
+	}
+	for i, r := range refs {
+		if i == best {
+			continue
+		}
+		if env.Live(r.Table) {
+			return 0, "a join with a writable table's live rows"
+		}
+		if sizes[i] > small {
+			return 0, fmt.Sprintf("a join of %s with %s, which is not small (over %d MiB): only a join with small tables is split", refs[best].Table, r.Table, small>>20)
+		}
+	}
+	return best, ""
 }
 
 func columnNames(t *catalog.Table) []string {

@@ -9,14 +9,21 @@ import "strings"
 // tells which function names are), GROUP BY, HAVING, window functions,
 // DISTINCT, ORDER BY, LIMIT, subqueries, joins, CTEs and sampling are not.
 func RowsOnly(st *Statement, aggregate func(name string) bool) bool {
-	return NotPerRow(st, aggregate) == ""
+	return notPerRow(st, aggregate, false) == ""
 }
 
-// NotPerRow says why st is not a per-row filter or projection of one base
-// table (see RowsOnly), in a few words ("ORDER BY", "an aggregate", "a
-// join"...), or "" when it is one: then running it over any split of the
-// table's rows and putting the parts together gives its result.
+// NotPerRow says why st is not a per-row filter or projection of base
+// tables, joined or not (see RowsOnly), in a few words ("ORDER BY", "an
+// aggregate"...), or "" when it is one. Then, for one table, running it
+// over any split of the table's rows and putting the parts together gives
+// its result; for joins, only when the split table is on a preserved side
+// of every join and the others are read whole by every part (the planner
+// decides: see planner.Partition).
 func NotPerRow(st *Statement, aggregate func(name string) bool) string {
+	return notPerRow(st, aggregate, true)
+}
+
+func notPerRow(st *Statement, aggregate func(name string) bool, joins bool) string {
 	n := st.Node
 	if n["type"] != "SELECT_NODE" {
 		return "a set operation"
@@ -50,12 +57,11 @@ func NotPerRow(st *Statement, aggregate func(name string) bool) string {
 	switch {
 	case !ok || ft["type"] == "EMPTY_FROM":
 		return "no table"
-	case ft["type"] == "JOIN":
+	case ft["type"] == "JOIN" && !joins:
 		return "a join"
-	case ft["type"] != "BASE_TABLE":
-		return "a subquery or table function in FROM"
-	case ft["sample"] != nil:
-		return "a sample"
+	}
+	if why := fromTree(ft); why != "" {
+		return why
 	}
 	why := ""
 	var walk func(v any)
@@ -87,7 +93,41 @@ func NotPerRow(st *Statement, aggregate func(name string) bool) string {
 	}
 	walk(n["select_list"])
 	walk(n["where_clause"])
+	joinConditions(ft, walk)
 	return why
+}
+
+// fromTree says why a FROM clause is not base tables, joined or not.
+func fromTree(t map[string]any) string {
+	switch t["type"] {
+	case "BASE_TABLE":
+		if t["sample"] != nil {
+			return "a sample"
+		}
+		return ""
+	case "JOIN":
+		for _, k := range []string{"left", "right"} {
+			c, _ := t[k].(map[string]any)
+			if why := fromTree(c); why != "" {
+				return why
+			}
+		}
+		return ""
+	}
+	return "a subquery or table function in FROM"
+}
+
+// joinConditions walks the conditions of a FROM tree's joins.
+func joinConditions(t map[string]any, walk func(any)) {
+	if t["type"] != "JOIN" {
+		return
+	}
+	walk(t["condition"])
+	for _, k := range []string{"left", "right"} {
+		if c, ok := t[k].(map[string]any); ok {
+			joinConditions(c, walk)
+		}
+	}
 }
 
 // Ordered reports whether st's result comes in a defined order (an ORDER
