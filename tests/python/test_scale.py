@@ -85,6 +85,9 @@ def test_plan_parts_and_read_them(replicas, data):
     assert all(set(p.locations) == {r.url for r in replicas} for p in plan.parts)
     got = sum(qry.read_partition(p).num_rows for p in plan.parts)
     assert got == con.execute("SELECT count(*) FROM t WHERE g <> 3").fetchone()[0]
+    # read_pandas reads every part.
+    df = qry.read_pandas("SELECT id, g, v FROM t WHERE g <> 3", a.url)
+    assert len(df) == got and df["id"].is_unique
 
     # An ordered result is one part, and says so.
     plan = qry.partitions("SELECT id FROM t WHERE id < 10 ORDER BY id DESC", a.url, partitions=4)
@@ -103,7 +106,7 @@ def test_adbc_execute_partitions(replicas, data):
     assert len(parts) == 5
     assert schema.names == ["id", "v"]
     rows = []
-    with flight_sql.connect(replicas[1].url) as conn:  # another process's view: the other replica
+    with qry.connect(replicas[1].url) as conn:  # another process's view: the other replica
         for p in parts:
             with conn.cursor() as cur:
                 cur.adbc_read_partition(p)
