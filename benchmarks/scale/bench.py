@@ -38,9 +38,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "benchmarks" / "data" / "scale"
 FILES = 16
 SECRET = "benchmark-ticket-secret-0123456789abcdef"
-SCAN = "SELECT id, v FROM t WHERE s LIKE '%77%' AND v > 10"
+SCAN = "SELECT id, v FROM t WHERE s LIKE '%777%' AND v > 10"
 # A lighter query, pruned to one file by its id range.
-POINT = "SELECT count(*), sum(v) FROM t WHERE id < 400000 AND s LIKE '%4242%'"
+POINT = "SELECT count(*), sum(v) FROM t WHERE id < 1000000 AND s LIKE '%4242%'"
 
 
 def make_data(rows):
