@@ -593,6 +593,13 @@ func (c *Catalog) discoverDefs(ctx context.Context) ([]tableDef, []Problem, erro
 					continue
 				}
 				name = name[:len(name)-len(ext)]
+				if layers := c.layers(ctx, format, path); len(layers) > 1 {
+					// A table per layer: file.layer.
+					for _, l := range layers {
+						defs = append(defs, tableDef{name: name + "." + l, root: path, options: map[string]string{"layer": l}})
+					}
+					continue
+				}
 			}
 			defs = append(defs, tableDef{name: name, root: path})
 		}
@@ -610,6 +617,21 @@ func (c *Catalog) discoverDefs(ctx context.Context) ([]tableDef, []Problem, erro
 		out = append(out, d)
 	}
 	return out, problems, nil
+}
+
+// layers are the layers of a GeoPackage read through GDAL (see
+// gdal.Layers); nil for other files, without the spatial extension, or
+// when the file cannot be read (its table then says why).
+func (c *Catalog) layers(ctx context.Context, format, path string) []string {
+	g, ok := c.conns[format].(*gdal.Connector)
+	if !ok || !g.Spatial {
+		return nil
+	}
+	layers, err := gdal.Layers(ctx, c.db, path)
+	if err != nil {
+		return nil
+	}
+	return layers
 }
 
 // Refresh re-lists every table's files, inspects new or changed files, reuses

@@ -1,7 +1,9 @@
 // Package gdal reads the GIS formats DuckDB's spatial extension reads
 // through GDAL (ST_Read): GeoPackage, Shapefile, FlatGeobuf, KML and GPX.
-// A file is one table's file: its first layer, with the columns GDAL gives
-// (a feature id, the attributes, the geometry as GEOMETRY with its CRS).
+// A file is one table's file: its layer (the table option "layer", else
+// its first), with the columns GDAL gives (a feature id, the attributes,
+// the geometry as GEOMETRY with its CRS). A GeoPackage of several layers
+// is a table per layer (see Layers).
 // It needs the spatial extension in the catalog's database; without it a
 // file is left out with a line saying how to get it.
 package gdal
@@ -46,7 +48,7 @@ func sidecars(path string) (must, may []string) {
 
 // Inspect implements connectors.Connector: the schema GDAL gives, row
 // count, column statistics, and the geometry column's bounding box.
-func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[string]string) (connectors.FileInfo, error) {
+func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, opts map[string]string) (connectors.FileInfo, error) {
 	if !c.Spatial {
 		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, ErrNoSpatial)
 	}
@@ -56,7 +58,7 @@ func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[
 			return connectors.FileInfo{}, fmt.Errorf("%s: a Shapefile needs its %s beside it", path, s[strings.LastIndex(s, "."):])
 		}
 	}
-	expr := "ST_Read(" + connectors.QuoteString(path) + ")"
+	expr := read(path, opts)
 	cols, err := connectors.Describe(ctx, db, expr)
 	if err != nil {
 		return connectors.FileInfo{}, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
@@ -90,7 +92,37 @@ func (c *Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[
 	return info, nil
 }
 
-// Scan implements connectors.Connector: the files' first layers, united by
+// read is the ST_Read call of a file's layer.
+func read(path string, opts map[string]string) string {
+	if layer := opts["layer"]; layer != "" {
+		return "ST_Read(" + connectors.QuoteString(path) + ", layer=" + connectors.QuoteString(layer) + ")"
+	}
+	return "ST_Read(" + connectors.QuoteString(path) + ")"
+}
+
+// Layers lists the layers of a GeoPackage (nil for other files), as GDAL
+// reads them; a file with more than one is a table per layer.
+func Layers(ctx context.Context, db *sql.DB, path string) ([]string, error) {
+	if !strings.HasSuffix(strings.ToLower(path), ".gpkg") {
+		return nil, nil
+	}
+	rows, err := db.QueryContext(ctx, "SELECT unnest(layers).name FROM ST_Read_Meta("+connectors.QuoteString(path)+")")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, connectors.CleanError(err))
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
+// Scan implements connectors.Connector: the files' layers, united by
 // name, as the table's columns and types.
 func (c *Connector) Scan(spec connectors.ScanSpec) (string, error) {
 	parts := make([]string, 0, len(spec.Files))
@@ -106,7 +138,7 @@ func (c *Connector) Scan(spec connectors.ScanSpec) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		parts = append(parts, "SELECT * FROM ST_Read("+connectors.QuoteString(paths[0])+")")
+		parts = append(parts, "SELECT * FROM "+read(paths[0], spec.Options))
 	}
 	present := map[string]bool{}
 	for _, cols := range spec.FileColumns {

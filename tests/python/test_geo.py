@@ -165,3 +165,53 @@ def test_mixed_crs_is_left_out_by_name(qry_bin, tmp_path):
     assert lines, open(srv.log).read()
     assert "GEOMETRY('EPSG:3857') here but GEOMETRY('EPSG:4326') in the table: one table holds one CRS" in lines[0], lines[0]
     assert "projjson" not in lines[0].lower()
+
+
+def test_gdal_formats_written_by_geopandas(qry_bin, tmp_path):
+    """Files that geopandas (pyogrio, GDAL) writes are tables through the
+    spatial extension's GDAL reader: a GeoPackage of two layers is a table
+    per layer (file.layer), a Shapefile with its sidecars and a FlatGeobuf
+    a table each. Each answers as geopandas reads the file, with its CRS,
+    and a spatial predicate prunes by the layer's bounding box."""
+    data = tmp_path / "data"
+    data.mkdir()
+    roads = geopandas.GeoDataFrame({"name": ["a", "b", "c"]},
+                                   geometry=[shapely.LineString([(0, 0), (1, 1)]), shapely.LineString([(2, 2), (3, 1)]),
+                                             shapely.LineString([(5, 5), (6, 7)])], crs="EPSG:4326")
+    parks = geopandas.GeoDataFrame({"area_code": [10, 20]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(4, 4, 6, 5)], crs="EPSG:4326")
+    roads.to_file(data / "city.gpkg", layer="roads", driver="GPKG")
+    parks.to_file(data / "city.gpkg", layer="parks", driver="GPKG")
+    wells = geopandas.GeoDataFrame({"depth": [1.5, 2.5]}, geometry=[shapely.Point(7, 8), shapely.Point(9, 9)], crs="EPSG:3857")
+    wells.to_file(data / "wells.shp")
+    trees = geopandas.GeoDataFrame({"kind": ["oak", "elm", "ash"]},
+                                   geometry=[shapely.Point(0.5, 0.5), shapely.Point(10, 10), shapely.Point(20, 20)], crs="EPSG:4326")
+    trees.to_file(data / "trees.fgb", driver="FlatGeobuf")
+    ext = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+    srv = start_server(qry_bin, "--data", str(data), "--extension-dir", str(ext))
+
+    def fetch(cur, sql):
+        cur.execute(sql)
+        return geopandas.GeoDataFrame.from_arrow(cur.fetch_arrow_table())
+
+    try:
+        with flight_sql.connect(srv.url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables ORDER BY 1")
+            assert {"city.parks", "city.roads", "wells", "trees"} <= {r[0] for r in cur.fetchall()}
+            for table, frame, col in [("city.roads", roads, "name"), ("city.parks", parks, "area_code"),
+                                      ("wells", wells, "depth"), ("trees", trees, "kind")]:
+                got = fetch(cur, f'SELECT {col}, geom FROM "{table}" ORDER BY {col}')
+                want = geopandas.read_file(data / (table.split(".")[0] + {"city": ".gpkg", "wells": ".shp", "trees": ".fgb"}[table.split(".")[0]]),
+                                           layer=table.split(".")[1] if "." in table else None).sort_values(col)
+                assert list(got[col]) == list(want[col]), table
+                assert all(g.equals_exact(w, 1e-9) for g, w in zip(got.geometry, want.geometry)), table
+                assert got.crs is not None and got.crs.equals(frame.crs), (table, got.crs)
+            # A box that only the second park meets: the parks layer is read,
+            # the answer is geopandas'.
+            sql = 'SELECT area_code FROM "city.parks" WHERE ST_Intersects(geom, ST_MakeEnvelope(4.5, 4.2, 5, 4.8))'
+            cur.execute(sql)
+            assert [r[0] for r in cur.fetchall()] == list(parks[parks.intersects(shapely.box(4.5, 4.2, 5, 4.8))]["area_code"])
+            cur.execute('EXPLAIN SELECT kind FROM trees WHERE ST_Intersects(geom, ST_MakeEnvelope(100, 100, 101, 101))')
+            assert "trees: 1 files, 0 read, 1 pruned" in cur.fetchall()[0][1]
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)
