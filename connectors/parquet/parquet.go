@@ -54,20 +54,58 @@ func geoBBox(ctx context.Context, db *sql.DB, path string) (*connectors.BBox, st
 	var geo struct {
 		PrimaryColumn string `json:"primary_column"`
 		Columns       map[string]struct {
-			BBox []float64 `json:"bbox"`
+			BBox     []float64 `json:"bbox"`
+			Covering struct {
+				BBox map[string][]string `json:"bbox"`
+			} `json:"covering"`
 		} `json:"columns"`
 	}
 	if json.Unmarshal(raw, &geo) != nil {
 		return nil, ""
 	}
-	b := geo.Columns[geo.PrimaryColumn].BBox
+	col := geo.Columns[geo.PrimaryColumn]
+	b := col.BBox
 	switch len(b) {
 	case 4: // minx, miny, maxx, maxy
 		return &connectors.BBox{MinX: b[0], MinY: b[1], MaxX: b[2], MaxY: b[3]}, geo.PrimaryColumn
 	case 6: // with z: minx, miny, minz, maxx, maxy, maxz
 		return &connectors.BBox{MinX: b[0], MinY: b[1], MaxX: b[3], MaxY: b[4]}, geo.PrimaryColumn
 	}
+	if box := coveringBBox(ctx, db, path, col.Covering.BBox); box != nil {
+		return box, geo.PrimaryColumn
+	}
 	return nil, ""
+}
+
+// coveringBBox is the file's bounding box from the statistics of its bbox
+// covering columns (GeoParquet 1.1: "covering": {"bbox": {"xmin": ["bbox",
+// "xmin"], ...}}), for files whose metadata gives no bbox: the least xmin
+// and ymin and the greatest xmax and ymax over the row groups. nil when a
+// statistic is missing.
+func coveringBBox(ctx context.Context, db *sql.DB, path string, cover map[string][]string) *connectors.BBox {
+	paths := map[string]string{}
+	for _, k := range []string{"xmin", "ymin", "xmax", "ymax"} {
+		p := cover[k]
+		if len(p) == 0 {
+			return nil
+		}
+		paths[k] = strings.Join(p, ", ") // parquet_metadata's path_in_schema
+	}
+	q := fmt.Sprintf(`SELECT min(CASE WHEN path_in_schema = %s THEN stats_min_value::DOUBLE END),
+		min(CASE WHEN path_in_schema = %s THEN stats_min_value::DOUBLE END),
+		max(CASE WHEN path_in_schema = %s THEN stats_max_value::DOUBLE END),
+		max(CASE WHEN path_in_schema = %s THEN stats_max_value::DOUBLE END),
+		bool_and(stats_min_value IS NOT NULL AND stats_max_value IS NOT NULL)
+		FROM parquet_metadata(%s) WHERE path_in_schema IN (%[1]s, %[2]s, %[3]s, %[4]s)`,
+		connectors.QuoteString(paths["xmin"]), connectors.QuoteString(paths["ymin"]),
+		connectors.QuoteString(paths["xmax"]), connectors.QuoteString(paths["ymax"]), connectors.QuoteString(path))
+	var minx, miny, maxx, maxy sql.NullFloat64
+	var all sql.NullBool
+	if err := db.QueryRowContext(ctx, q).Scan(&minx, &miny, &maxx, &maxy, &all); err != nil ||
+		!minx.Valid || !miny.Valid || !maxx.Valid || !maxy.Valid || !all.Bool {
+		return nil
+	}
+	return &connectors.BBox{MinX: minx.Float64, MinY: miny.Float64, MaxX: maxx.Float64, MaxY: maxy.Float64}
 }
 
 // Scan reads the files with read_parquet, aligning differing file schemas by

@@ -215,3 +215,43 @@ def test_gdal_formats_written_by_geopandas(qry_bin, tmp_path):
     finally:
         srv.proc.terminate()
         srv.proc.wait(timeout=30)
+
+
+def test_geoparquet_covering_columns_prune(qry_bin, tmp_path):
+    """GeoParquet 1.1 whose metadata gives no bbox but a bbox covering
+    column (geopandas' write_covering_bbox): the covering column's Parquet
+    statistics give each file's box, and a spatial predicate prunes by it."""
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "data" / "sites"
+    root.mkdir(parents=True)
+    frames = []
+    for i in range(4):
+        g = geopandas.GeoDataFrame({"id": list(range(i * 10, i * 10 + 10))},
+                                   geometry=[shapely.Point(i * 20 + k, i * 20 + k * 0.5) for k in range(10)], crs="EPSG:4326")
+        path = root / f"part-{i}.parquet"
+        g.to_parquet(path, write_covering_bbox=True)
+        # Take the bbox out of the metadata: only the covering is left.
+        t = pq.read_table(path)
+        geo = json.loads(t.schema.metadata[b"geo"])
+        assert "covering" in geo["columns"]["geometry"]
+        del geo["columns"]["geometry"]["bbox"]
+        pq.write_table(t.replace_schema_metadata({**t.schema.metadata, b"geo": json.dumps(geo).encode()}), path)
+        frames.append(g)
+    everything = geopandas.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+    box = shapely.box(19, 19, 30, 30)
+    want = sorted(everything[everything.intersects(box)]["id"])
+    ext = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+    srv = start_server(qry_bin, "--data", str(tmp_path / "data"), "--extension-dir", str(ext))
+    try:
+        with flight_sql.connect(srv.url) as conn, conn.cursor() as cur:
+            sql = "SELECT id FROM sites WHERE ST_Intersects(geometry, ST_MakeEnvelope(19, 19, 30, 30)) ORDER BY id"
+            cur.execute(sql)
+            got = [r[0] for r in cur.fetchall()]
+            cur.execute("EXPLAIN " + sql)
+            plan = cur.fetchall()[0][1]
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)
+    assert got == want and want
+    assert "sites: 4 files, 1 read, 3 pruned" in plan, plan
