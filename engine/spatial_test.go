@@ -58,9 +58,13 @@ func TestSpatialPredicatesPrune(t *testing.T) {
 	// The same rows as GeoParquet, a file a cell (DuckDB writes the "geo"
 	// key with each file's bounding box).
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "geoplaces"), 0o755))
+	// And as Parquet's own GEOMETRY type, without GeoParquet's "geo" key:
+	// the column statistics hold the boxes.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "nativeplaces"), 0o755))
 	for cell, rows := range cells {
-		fixture.Exec(t, ref, "COPY (SELECT id::BIGINT AS id, ST_GeomFromText(wkt) AS geometry FROM (VALUES "+strings.Join(rows, ", ")+
-			") v(id, wkt)) TO '"+filepath.Join(dir, "geoplaces", cell+".parquet")+"' (FORMAT parquet)")
+		sel := "SELECT id::BIGINT AS id, ST_GeomFromText(wkt) AS geometry FROM (VALUES " + strings.Join(rows, ", ") + ") v(id, wkt)"
+		fixture.Exec(t, ref, "COPY ("+sel+") TO '"+filepath.Join(dir, "geoplaces", cell+".parquet")+"' (FORMAT parquet)")
+		fixture.Exec(t, ref, "COPY ("+sel+") TO '"+filepath.Join(dir, "nativeplaces", cell+".parquet")+"' (FORMAT parquet, GEOPARQUET_VERSION 'NONE')")
 	}
 
 	e := openEngine(t, dir, engine.Options{Sandbox: true, ExtensionDir: ext})
@@ -79,7 +83,7 @@ func TestSpatialPredicatesPrune(t *testing.T) {
 		{"SELECT id FROM places WHERE NOT ST_Intersects(geometry, ST_MakeEnvelope(0, 0, 9, 9)) AND id < 30 ORDER BY id", 3},
 	} {
 		want := fixture.Rows(t, ref, tc.sql)
-		for _, table := range []string{"places", "geoplaces"} {
+		for _, table := range []string{"places", "geoplaces", "nativeplaces"} {
 			q := strings.Replace(tc.sql, "FROM places", "FROM "+table, 1)
 			got, plan := answer(t, e, q)
 			require.Equal(t, want, got, q)

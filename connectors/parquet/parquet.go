@@ -37,6 +37,12 @@ func (Connector) Inspect(ctx context.Context, db *sql.DB, path string, _ map[str
 	for _, c := range cols {
 		if strings.HasPrefix(c.Type, "GEOMETRY") {
 			infos[0].BBox, infos[0].BBoxColumn = geoBBox(ctx, db, path)
+			if infos[0].BBox == nil {
+				// Parquet's own GEOMETRY type: its statistics.
+				if b := nativeBBox(ctx, db, path, c.Name); b != nil {
+					infos[0].BBox, infos[0].BBoxColumn = b, c.Name
+				}
+			}
 			break
 		}
 	}
@@ -75,6 +81,22 @@ func geoBBox(ctx context.Context, db *sql.DB, path string) (*connectors.BBox, st
 		return box, geo.PrimaryColumn
 	}
 	return nil, ""
+}
+
+// nativeBBox is the bounding box of a column of Parquet's GEOMETRY
+// logical type from its geospatial statistics (parquet_metadata's
+// geo_bbox), over the row groups; nil when a row group has none.
+func nativeBBox(ctx context.Context, db *sql.DB, path, col string) *connectors.BBox {
+	var minx, miny, maxx, maxy sql.NullFloat64
+	var all sql.NullBool
+	err := db.QueryRowContext(ctx, `SELECT min(geo_bbox.xmin), min(geo_bbox.ymin), max(geo_bbox.xmax), max(geo_bbox.ymax),
+		bool_and(geo_bbox.xmin IS NOT NULL AND geo_bbox.ymin IS NOT NULL AND geo_bbox.xmax IS NOT NULL AND geo_bbox.ymax IS NOT NULL)
+		FROM parquet_metadata(`+connectors.QuoteString(path)+`) WHERE path_in_schema = `+connectors.QuoteString(col)).
+		Scan(&minx, &miny, &maxx, &maxy, &all)
+	if err != nil || !minx.Valid || !miny.Valid || !maxx.Valid || !maxy.Valid || !all.Bool {
+		return nil
+	}
+	return &connectors.BBox{MinX: minx.Float64, MinY: miny.Float64, MaxX: maxx.Float64, MaxY: maxy.Float64}
 }
 
 // coveringBBox is the file's bounding box from the statistics of its bbox
