@@ -61,6 +61,11 @@ const DefaultPieceRows = 100_000
 // part), at most Max and at most one per file or piece.
 func Partition(st *sql.Statement, env Env, aggregate func(string) bool, opts SplitOptions) Split {
 	snap := env.Snapshot
+	s := Split{Ordered: sql.Ordered(st)}
+	if why := sql.NotPerRow(st, aggregate); why != "" {
+		s.Reason = "not a per-row filter or projection: " + why
+		return s
+	}
 	a := sql.Analyze(st, func(name string) ([]string, bool) {
 		t, ok := snap.Table(name)
 		if !ok || !env.Queryable(t.Name) {
@@ -68,11 +73,6 @@ func Partition(st *sql.Statement, env Env, aggregate func(string) bool, opts Spl
 		}
 		return columnNames(t), true
 	})
-	s := Split{Ordered: sql.Ordered(st)}
-	if why := sql.NotPerRow(st, aggregate); why != "" {
-		s.Reason = "not a per-row filter or projection: " + why
-		return s
-	}
 	if len(a.Refs) == 0 {
 		s.Reason = "it reads no catalog table"
 		return s

@@ -24,7 +24,8 @@ import (
 // calls: a client may be routed to another replica at each call.
 //
 // A value is "qry1" + HMAC-SHA256(secret, "qry1" + body) + body, where the
-// body is the claims, gob-encoded and deflated.
+// body is the claims, gob-encoded (and deflated when large: a part's list
+// of files).
 
 const ticketMagic = "qry1"
 
@@ -101,23 +102,42 @@ func mac(key, body []byte) []byte {
 // sign encodes and signs c.
 func (s *Secrets) sign(c *claims) ([]byte, error) {
 	var raw bytes.Buffer
-	w, err := flate.NewWriter(&raw, flate.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
-	if err := gob.NewEncoder(w).Encode(c); err != nil {
+	raw.WriteByte(plainBody)
+	if err := gob.NewEncoder(&raw).Encode(c); err != nil {
 		return nil, fmt.Errorf("encode ticket: %w", err)
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
 	body := raw.Bytes()
+	if len(body) > deflateAbove {
+		// A part's list of files: deflated.
+		var z bytes.Buffer
+		z.WriteByte(deflatedBody)
+		w, err := flate.NewWriter(&z, flate.BestSpeed)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(body[1:]); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		body = z.Bytes()
+	}
 	key := (*s.keys.Load())[0]
 	out := make([]byte, 0, len(ticketMagic)+sha256.Size+len(body))
 	out = append(out, ticketMagic...)
 	out = append(out, mac(key, body)...)
 	return append(out, body...), nil
 }
+
+// A body's first byte says how the claims follow.
+const (
+	plainBody    = 'g' // gob
+	deflatedBody = 'z' // gob, deflated
+	// deflateAbove is the size past which a body is deflated (making a
+	// deflater costs more than small tickets gain).
+	deflateAbove = 4 << 10
+)
 
 // maxTicketBody bounds a ticket's decoded claims (a ticket names at most
 // a part's files).
@@ -137,10 +157,21 @@ func (s *Secrets) open(v []byte) (*claims, error) {
 	if !ok {
 		return nil, ErrBadTicket
 	}
-	r := flate.NewReader(io.LimitReader(bytes.NewReader(body), maxTicketBody))
-	defer r.Close()
+	if len(body) == 0 {
+		return nil, ErrBadTicket
+	}
+	var r io.Reader = bytes.NewReader(body[1:])
+	switch body[0] {
+	case plainBody:
+	case deflatedBody:
+		z := flate.NewReader(r)
+		defer z.Close()
+		r = io.LimitReader(z, maxTicketBody)
+	default:
+		return nil, ErrBadTicket
+	}
 	var c claims
-	if err := gob.NewDecoder(io.LimitReader(r, maxTicketBody)).Decode(&c); err != nil {
+	if err := gob.NewDecoder(r).Decode(&c); err != nil {
 		// Signed by us but unreadable: a ticket of another qry version.
 		return nil, fmt.Errorf("%w (%s)", ErrBadTicket, err.Error())
 	}
