@@ -38,18 +38,20 @@ def free_weed_port():
             return p
 
 
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory):
-    if not WEED.exists():
-        if os.environ.get("QRY_REQUIRE_S3"):
-            pytest.fail("no SeaweedFS: run scripts/seaweedfs.sh")
-        pytest.skip("no SeaweedFS here (scripts/seaweedfs.sh builds it)")
-    d = tmp_path_factory.mktemp("seaweed")
+def start_weed(d):
+    """Starts weed server -s3 in d on free ports: the process and the S3
+    endpoint, or (None, None) when it stopped before answering (its log
+    says why)."""
     (d / "data").mkdir()
     cfg = d / "s3.json"
     cfg.write_text(json.dumps({"identities": [{"name": "qry", "credentials": [{"accessKey": KEY, "secretKey": SECRET}],
                                                "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}))
-    master, volume, filer, s3 = (free_weed_port() for _ in range(4))
+    ports = set()
+    while len(ports) < 4:
+        p = free_weed_port()
+        if not ({p, p + 10000} & ({q for q in ports} | {q + 10000 for q in ports})):
+            ports.add(p)
+    master, volume, filer, s3 = sorted(ports)
     log = open(d / "weed.log", "w")
     proc = subprocess.Popen([str(WEED), "server", f"-dir={d / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                              f"-master.port={master}", f"-master.port.grpc={master + 10000}",
@@ -63,14 +65,33 @@ def seaweed(tmp_path_factory):
     while True:
         try:
             urllib.request.urlopen(endpoint + "/", timeout=5)
-            break
+            return proc, endpoint
         except urllib.error.HTTPError:
-            break  # 403 without credentials: it answers
+            return proc, endpoint  # 403 without credentials: it answers
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                raise RuntimeError("weed server did not start: " + (d / "weed.log").read_text()[-3000:])
+                proc.wait()
+                return None, None
             time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory):
+    if not WEED.exists():
+        if os.environ.get("QRY_REQUIRE_S3"):
+            pytest.fail("no SeaweedFS: run scripts/seaweedfs.sh")
+        pytest.skip("no SeaweedFS here (scripts/seaweedfs.sh builds it)")
+    # A port found free may be taken before the server binds it (other
+    # servers of the suite start beside it): a start that fails to bind is
+    # made again on other ports.
+    for attempt in range(5):
+        d = tmp_path_factory.mktemp("seaweed")
+        proc, endpoint = start_weed(d)
+        if proc is not None:
+            break
+        if "address already in use" not in (d / "weed.log").read_text() or attempt == 4:
+            raise RuntimeError("weed server did not start: " + (d / "weed.log").read_text()[-3000:])
     yield endpoint
     proc.kill()
     proc.wait()
@@ -153,3 +174,33 @@ def ref():
     con.execute(f"CREATE VIEW trips AS SELECT * FROM read_parquet('{SAMPLE}/trips/**/*.parquet', hive_partitioning=true)")
     con.execute(f"CREATE VIEW weather AS SELECT * FROM read_csv('{SAMPLE}/weather.csv')")
     return con
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_on_ports(qry_bin, n, args_for, env=None):
+    """Starts n servers on ports known before they start (replicas that
+    list each other): args_for(ports, i) are server i's arguments. A port
+    found free may be taken before the server binds it: then all start
+    again on other ports."""
+    for attempt in range(5):
+        ports = []
+        while len(ports) < n:
+            p = free_port()
+            if p not in ports:
+                ports.append(p)
+        servers = []
+        try:
+            for i in range(n):
+                servers.append(start_server(qry_bin, *args_for(ports, i), env=env))
+            return ports, servers
+        except RuntimeError as e:
+            for s in servers:
+                s.proc.kill()
+                s.proc.wait()
+            if "address already in use" not in str(e) or attempt == 4:
+                raise

@@ -1,13 +1,12 @@
 """The Kubernetes manifests agree with qry: the ConfigMap's qry.yaml checks
 out, and the Deployment's ports and probes are the ones qry serves."""
 import pathlib
-import socket
 import subprocess
 import urllib.request
 
 import yaml
 
-from conftest import ROOT, SAMPLE, start_server
+from conftest import ROOT, SAMPLE, start_on_ports, start_server
 
 DEPLOY = ROOT / "deploy" / "kubernetes"
 
@@ -88,11 +87,10 @@ def test_replicas_flags_and_reload(qry_bin, tmp_path):
     import duckdb
     for i in range(4):
         duckdb.sql(f"COPY (SELECT range AS id FROM range({i * 10}, {i * 10 + 10})) TO '{data / f'p{i}.parquet'}' (FORMAT parquet)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = start_server(qry_bin, "--data", str(tmp_path / "data"), "--listen", f"127.0.0.1:{port}",
-                       "--tokens", str(tok), "--ticket-secret-file", str(sec), "--advertise-service", f"localhost:{port}")
+    ports, (srv,) = start_on_ports(qry_bin, 1, lambda ports, _: [
+        "--data", str(tmp_path / "data"), "--listen", f"127.0.0.1:{ports[0]}", "--tokens", str(tok),
+        "--ticket-secret-file", str(sec), "--advertise-service", f"localhost:{ports[0]}"])
+    port = ports[0]
     try:
         client = flight.FlightClient(srv.url)
 

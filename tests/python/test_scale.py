@@ -6,7 +6,6 @@ the same files."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 
@@ -19,7 +18,7 @@ import qry
 import qry.dask
 import qry.ray
 import qry.spark
-from conftest import start_server
+from conftest import start_on_ports
 
 FILES, ROWS = 8, 250_000  # rows per file
 SECRET = "a-ticket-secret-of-the-test-cluster-0123456789"
@@ -40,24 +39,16 @@ def data(tmp_path_factory):
     return d, con
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def replicas(qry_bin, data):
     """Two replicas over the same files, one ticket secret, each listing
     both as the locations of a result's parts."""
     d, _ = data
-    ports = [free_port(), free_port()]
-    urls = [f"grpc://127.0.0.1:{p}" for p in ports]
-    servers = []
-    for p in ports:
-        args = ["--data", str(d), "--listen", f"127.0.0.1:{p}", "--threads", "1", "--batch-rows", "4096",
-                "--advertise", ",".join(urls)]
-        servers.append(start_server(qry_bin, *args, env={"QRY_TICKET_SECRET": SECRET}))
+
+    def args(ports, i):
+        return ["--data", str(d), "--listen", f"127.0.0.1:{ports[i]}", "--threads", "1", "--batch-rows", "4096",
+                "--advertise", ",".join(f"grpc://127.0.0.1:{p}" for p in ports)]
+    _, servers = start_on_ports(qry_bin, 2, args, env={"QRY_TICKET_SECRET": SECRET})
     yield servers
     for s in servers:
         if s.alive():
@@ -171,10 +162,11 @@ def test_replica_killed_mid_read(qry_bin, data):
     retries, the part is read whole from the other replica, and Dask's
     result over every part is exact (not short, not doubled)."""
     d, con = data
-    ports = [free_port(), free_port()]
+    def args(ports, i):
+        return ["--data", str(d), "--listen", f"127.0.0.1:{ports[i]}", "--batch-rows", "2048",
+                "--advertise", ",".join(f"grpc://127.0.0.1:{p}" for p in ports)]
+    ports, servers = start_on_ports(qry_bin, 2, args, env={"QRY_TICKET_SECRET": SECRET})
     urls = [f"grpc://127.0.0.1:{p}" for p in ports]
-    servers = [start_server(qry_bin, "--data", str(d), "--listen", f"127.0.0.1:{p}", "--batch-rows", "2048",
-                            "--advertise", ",".join(urls), env={"QRY_TICKET_SECRET": SECRET}) for p in ports]
     try:
         victim, survivor = servers
         sql = "SELECT id, g, v FROM t"
