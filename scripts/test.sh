@@ -31,9 +31,10 @@ step "SeaweedFS (the object-storage tests' real S3 server)"
 bash scripts/seaweedfs.sh
 export QRY_REQUIRE_S3=1
 
-step "Apache Kafka (the Kafka source tests' real broker)"
+step "Apache Kafka and a schema registry (the Kafka source tests' real broker; Apicurio Registry for Avro)"
 bash scripts/kafka.sh
-if command -v java >/dev/null && [ -f .cache/kafka/version ]; then
+bash scripts/registry.sh
+if command -v java >/dev/null && [ -f .cache/kafka/version ] && [ -f .cache/registry/version ]; then
   export QRY_REQUIRE_KAFKA=1
 fi
 
