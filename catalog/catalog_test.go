@@ -223,6 +223,10 @@ tables:
 			"a writable table on object storage needs wal: a local directory"},
 		{"wal on object storage", "tables:\n  - name: x\n    path: s3://b/x/\n    columns: [{name: a, type: INT}]\n    writable: {wal: s3://b/wal/}\n",
 			"the write-ahead log is on local disk"},
+		{"avro without registry", kafkaTable("format: avro"), "format avro needs registry"},
+		{"registry not a URL", kafkaTable("format: avro, registry: 'localhost:8081'"), `registry "localhost:8081" is not an http(s) URL`},
+		{"registry for json", kafkaTable("registry: 'http://r:8081'"), `registry is for format avro, and the format is "json"`},
+		{"unknown kafka format", kafkaTable("format: protobuf"), `format "protobuf" is not json, csv, arrow or avro`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := catalog.ParseConfig([]byte(tc.yaml))
@@ -230,6 +234,13 @@ tables:
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// kafkaTable is a Kafka-fed table's declaration with more settings of
+// its source.
+func kafkaTable(more string) string {
+	return "tables:\n  - name: x\n    path: x\n    columns: [{name: a, type: INT}]\n    writable: {tick: 1s}\n" +
+		"    source: {kafka: {brokers: [b:9092], topic: t, " + more + "}}\n"
 }
 
 func TestRefreshIsIncremental(t *testing.T) {

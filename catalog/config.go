@@ -2,9 +2,11 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,9 +69,14 @@ type KafkaConfig struct {
 	Brokers []string `yaml:"brokers"`
 	Topic   string   `yaml:"topic"`
 	// Format of each message's value: json (one object; the default),
-	// csv (one line, the declared columns in order) or arrow (an Arrow
-	// IPC stream).
+	// csv (one line, the declared columns in order), arrow (an Arrow
+	// IPC stream) or avro (a record in Confluent's framing: a zero byte
+	// and the writer's schema id, looked up in Registry).
 	Format string `yaml:"format"`
+	// Registry is the URL of a Confluent-compatible schema registry
+	// (Confluent's, Apicurio's ccompat API, Redpanda's), with user and
+	// password in it if it asks for them; format avro needs it.
+	Registry string `yaml:"registry"`
 	// Start is where a partition the table has never read starts:
 	// earliest (the default) or latest.
 	Start string `yaml:"start"`
@@ -262,8 +269,17 @@ func (c *Config) Check() []error {
 					}
 					switch k.Format {
 					case "", "json", "csv", "arrow":
+						if k.Registry != "" {
+							bad(i, "source.kafka", "registry is for format avro, and the format is %q", cmp.Or(k.Format, "json"))
+						}
+					case "avro":
+						if k.Registry == "" {
+							bad(i, "source.kafka", "format avro needs registry: the URL of a schema registry")
+						} else if u, err := url.Parse(k.Registry); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+							bad(i, "source.kafka", "registry %q is not an http(s) URL", k.Registry)
+						}
 					default:
-						bad(i, "source.kafka", "format %q is not json, csv or arrow", k.Format)
+						bad(i, "source.kafka", "format %q is not json, csv, arrow or avro", k.Format)
 					}
 					switch k.Start {
 					case "", "earliest", "latest":

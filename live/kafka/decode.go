@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/qry-dev/qry/catalog"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -33,22 +34,35 @@ type decoder interface {
 	decode(recs []*kgo.Record) ([]arrow.RecordBatch, []rejection)
 }
 
-func newDecoder(format string, schema *arrow.Schema, notNull []string) (decoder, error) {
+// preparer is a decoder with work to do before decode that may fail for a
+// while (looking up schemas): the poll is then written again later.
+type preparer interface {
+	prepare(ctx context.Context, recs []*kgo.Record) error
+}
+
+func newDecoder(cfg catalog.KafkaConfig, schema *arrow.Schema, notNull []string) (decoder, error) {
 	nn := map[int]bool{}
 	for _, name := range notNull {
 		for _, i := range schema.FieldIndices(name) {
 			nn[i] = true
 		}
 	}
-	switch format {
+	switch format := cfg.Format; format {
 	case "", "json":
 		return &rowDecoder{schema: schema, notNull: nn, row: jsonRow}, nil
 	case "csv":
 		return &rowDecoder{schema: schema, notNull: nn, row: csvRow(schema)}, nil
 	case "arrow":
 		return &arrowDecoder{schema: schema, notNull: nn}, nil
+	case "avro":
+		d, err := newAvroDecoder(cfg.Registry, schema, nn)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	default:
+		return nil, fmt.Errorf("format %q is not json, csv, arrow or avro", format)
 	}
-	return nil, fmt.Errorf("format %q is not json, csv or arrow", format)
 }
 
 // rowDecoder reads messages that are each one row (json), or rows (csv),

@@ -110,7 +110,7 @@ func Start(opts Options) (*Source, error) {
 		}
 	}
 	var err error
-	if s.dec, err = newDecoder(opts.Config.Format, s.schema, notNull); err != nil {
+	if s.dec, err = newDecoder(opts.Config, s.schema, notNull); err != nil {
 		return nil, fmt.Errorf("%w: table %s: %w", ErrSource, opts.Table, err)
 	}
 	s.pos = opts.Sink.Positions(opts.Table)
@@ -350,6 +350,11 @@ func (s *Source) write(ctx context.Context, recs []*kgo.Record) error {
 	}
 	if len(keep) == 0 {
 		return nil
+	}
+	if p, ok := s.dec.(preparer); ok {
+		if err := p.prepare(ctx, keep); err != nil {
+			return err
+		}
 	}
 	batches, bad := s.dec.decode(keep)
 	defer release(batches)

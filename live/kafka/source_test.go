@@ -92,7 +92,7 @@ func (m *memSink) Decl(table string) (string, *catalog.Writable, bool) {
 // source is a Source over sink as Start makes it, without a broker.
 func source(t *testing.T, sink *memSink, format string) *Source {
 	t.Helper()
-	dec, err := newDecoder(format, tableSchema, []string{"id"})
+	dec, err := newDecoder(catalog.KafkaConfig{Format: format}, tableSchema, []string{"id"})
 	require.NoError(t, err)
 	return &Source{opts: Options{Table: "t", Config: catalog.KafkaConfig{Topic: "tp", Format: format}, Sink: sink},
 		rejected: "t" + catalog.RejectedSuffix, log: slog.New(slog.DiscardHandler), dec: dec, schema: tableSchema, rschema: rejectedSchema,
@@ -205,7 +205,7 @@ func TestRefusedByTable(t *testing.T) {
 }
 
 func TestArrowDecodeRefusesUnknownColumn(t *testing.T) {
-	dec, err := newDecoder("arrow", tableSchema, []string{"id"})
+	dec, err := newDecoder(catalog.KafkaConfig{Format: "arrow"}, tableSchema, []string{"id"})
 	require.NoError(t, err)
 	_, bad := dec.decode(records("not an ipc stream"))
 	require.Len(t, bad, 1)

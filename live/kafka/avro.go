@@ -1,0 +1,380 @@
+//go:build duckdb_arrow
+
+package kafka
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math/big"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/hamba/avro/v2"
+	"github.com/hamba/avro/v2/registry"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// avroDecoder reads messages in Confluent's framing: a zero byte, the
+// writer's schema id (4 bytes, big-endian), then one Avro datum. The
+// writer's schema comes from the registry, once per id. A record's fields
+// fill the columns of the same name (ignoring case); fields the table has
+// not are ignored and columns the record has not are NULL, as with JSON.
+type avroDecoder struct {
+	*rowDecoder
+	reg *registry.Client
+
+	mu      sync.Mutex
+	schemas map[int32]avro.Schema // ids looked up
+	missing map[int32]string      // ids the registry does not have, and why
+}
+
+func newAvroDecoder(rawURL string, schema *arrow.Schema, notNull map[int]bool) (*avroDecoder, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	opts := []registry.ClientFunc{registry.WithHTTPClient(&http.Client{Timeout: 10 * time.Second})}
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		opts = append(opts, registry.WithBasicAuth(u.User.Username(), pw))
+		u.User = nil
+	}
+	reg, err := registry.NewClient(u.String(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	d := &avroDecoder{reg: reg, schemas: map[int32]avro.Schema{}, missing: map[int32]string{}}
+	d.rowDecoder = &rowDecoder{schema: schema, notNull: notNull, row: d.row}
+	return d, nil
+}
+
+// frame splits a message into its schema id and datum.
+func frame(value []byte) (int32, []byte, error) {
+	if len(value) < 5 || value[0] != 0 {
+		return 0, nil, errors.New("not a schema registry Avro message (a zero byte and a 4-byte schema id first)")
+	}
+	return int32(binary.BigEndian.Uint32(value[1:5])), value[5:], nil
+}
+
+// prepare looks up the schemas of recs that were not looked up yet. An id
+// the registry answers it does not have (or a schema that does not parse)
+// rejects its messages; any other failure (the registry down, a timeout,
+// refused credentials) is returned, and the poll is written again later:
+// trouble with the registry never rejects a message.
+func (d *avroDecoder) prepare(ctx context.Context, recs []*kgo.Record) error {
+	want := map[int32]bool{}
+	d.mu.Lock()
+	for _, r := range recs {
+		if id, _, err := frame(r.Value); err == nil && d.schemas[id] == nil && d.missing[id] == "" {
+			want[id] = true
+		}
+	}
+	d.mu.Unlock()
+	for id := range want {
+		s, err := d.reg.GetSchema(ctx, int(id))
+		var re registry.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &re) && re.StatusCode == http.StatusNotFound:
+			d.forget(id, fmt.Sprintf("schema id %d: the registry has no such schema", id))
+			continue
+		case errors.As(err, &re):
+			return fmt.Errorf("schema registry: schema id %d: %d %s", id, re.StatusCode, re.Message)
+		case ctx.Err() != nil || isTransport(err):
+			return fmt.Errorf("schema registry: schema id %d: %w", id, err)
+		default: // the schema does not parse
+			d.forget(id, fmt.Sprintf("schema id %d: %v", id, err))
+			continue
+		}
+		d.mu.Lock()
+		d.schemas[id] = s
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+func (d *avroDecoder) forget(id int32, why string) {
+	d.mu.Lock()
+	d.missing[id] = why
+	d.mu.Unlock()
+}
+
+// isTransport says err came from the connection, not from the answer.
+func isTransport(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue)
+}
+
+// row appends one message's record.
+func (d *avroDecoder) row(b *array.RecordBuilder, value []byte) error {
+	id, datum, err := frame(value)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	s, why := d.schemas[id], d.missing[id]
+	d.mu.Unlock()
+	if s == nil {
+		if why == "" {
+			why = fmt.Sprintf("schema id %d was not looked up", id)
+		}
+		return errors.New(why)
+	}
+	rec, ok := s.(*avro.RecordSchema)
+	if !ok {
+		return fmt.Errorf("schema id %d is a %s, not a record", id, s.Type())
+	}
+	r := avro.NewReader(nil, 0).Reset(datum)
+	obj := make(map[string]any, len(rec.Fields()))
+	for _, f := range rec.Fields() {
+		v := readAvro(r, f.Type())
+		if r.Error != nil {
+			break
+		}
+		idx := d.column(f.Name())
+		if idx < 0 {
+			continue
+		}
+		obj[d.schema.Field(idx).Name] = forColumn(v, d.schema.Field(idx).Type)
+	}
+	if r.Error != nil {
+		if errors.Is(r.Error, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("schema id %d: the message ends early", id)
+		}
+		return fmt.Errorf("schema id %d: %w", id, r.Error)
+	}
+	if r.Peek(); r.Error == nil {
+		return fmt.Errorf("schema id %d: bytes are left after the record", id)
+	}
+	js, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	return b.UnmarshalJSON(js)
+}
+
+// column finds the table's column named name, ignoring case (-1: none).
+func (d *avroDecoder) column(name string) int {
+	for i, f := range d.schema.Fields() {
+		if strings.EqualFold(f.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// avroTime is an Avro timestamp or date, an avroClock a time of day: each
+// becomes what its column takes (see forColumn).
+type (
+	avroTime  struct{ t time.Time }
+	avroDate  struct{ days int32 }
+	avroClock struct{ d time.Duration }
+)
+
+// readAvro reads one value of schema s as a value JSON can carry exactly:
+// decimals as decimal text, bytes as base64, records and maps as objects.
+func readAvro(r *avro.Reader, s avro.Schema) any {
+	var logical avro.LogicalType
+	if ls, ok := s.(avro.LogicalTypeSchema); ok && ls.Logical() != nil {
+		logical = ls.Logical().Type()
+	}
+	switch s.Type() {
+	case avro.Null:
+		return nil
+	case avro.Boolean:
+		return r.ReadBool()
+	case avro.Int:
+		i := r.ReadInt()
+		switch logical {
+		case avro.Date:
+			return avroDate{i}
+		case avro.TimeMillis:
+			return avroClock{time.Duration(i) * time.Millisecond}
+		}
+		return i
+	case avro.Long:
+		i := r.ReadLong()
+		switch logical {
+		case avro.TimestampMillis, avro.LocalTimestampMillis:
+			return avroTime{time.UnixMilli(i).UTC()}
+		case avro.TimestampMicros, avro.LocalTimestampMicros:
+			return avroTime{time.UnixMicro(i).UTC()}
+		case avro.TimeMicros:
+			return avroClock{time.Duration(i) * time.Microsecond}
+		}
+		return json.Number(strconv.FormatInt(i, 10))
+	case avro.Float:
+		return float64(r.ReadFloat())
+	case avro.Double:
+		return r.ReadDouble()
+	case avro.String:
+		return r.ReadString()
+	case avro.Bytes:
+		b := r.ReadBytes()
+		if logical == avro.Decimal {
+			return decimalText(b, s.(avro.LogicalTypeSchema).Logical().(*avro.DecimalLogicalSchema).Scale())
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	case avro.Fixed:
+		b := make([]byte, s.(*avro.FixedSchema).Size())
+		r.Read(b)
+		if logical == avro.Decimal {
+			return decimalText(b, s.(avro.LogicalTypeSchema).Logical().(*avro.DecimalLogicalSchema).Scale())
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	case avro.Enum:
+		syms := s.(*avro.EnumSchema).Symbols()
+		i := int(r.ReadInt())
+		if i < 0 || i >= len(syms) {
+			r.ReportError("read", fmt.Sprintf("enum index %d out of range", i))
+			return nil
+		}
+		return syms[i]
+	case avro.Record:
+		obj := map[string]any{}
+		for _, f := range s.(*avro.RecordSchema).Fields() {
+			obj[f.Name()] = readAvro(r, f.Type())
+		}
+		return obj
+	case avro.Ref:
+		return readAvro(r, s.(*avro.RefSchema).Schema())
+	case avro.Array:
+		out := []any{}
+		items := s.(*avro.ArraySchema).Items()
+		r.ReadArrayCB(func(r *avro.Reader) bool {
+			out = append(out, readAvro(r, items))
+			return r.Error == nil
+		})
+		return out
+	case avro.Map:
+		out := map[string]any{}
+		values := s.(*avro.MapSchema).Values()
+		r.ReadMapCB(func(r *avro.Reader, k string) bool {
+			out[k] = readAvro(r, values)
+			return r.Error == nil
+		})
+		return out
+	case avro.Union:
+		types := s.(*avro.UnionSchema).Types()
+		i := int(r.ReadLong())
+		if i < 0 || i >= len(types) {
+			r.ReportError("read", fmt.Sprintf("union branch %d out of range", i))
+			return nil
+		}
+		return readAvro(r, types[i])
+	}
+	r.ReportError("read", fmt.Sprintf("unknown Avro type %s", s.Type()))
+	return nil
+}
+
+// decimalText is an Avro decimal (a big-endian two's-complement unscaled
+// value) as exact decimal text.
+func decimalText(b []byte, scale int) json.Number {
+	n := new(big.Int).SetBytes(b)
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(len(b))*8))
+	}
+	return json.Number(new(big.Rat).SetFrac(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)).FloatString(scale))
+}
+
+// forColumn is v as column type t takes it from JSON: timestamps, dates
+// and times of day as numbers in the column's unit (exact, and the same
+// instant whatever the column's zone), as text elsewhere; records as
+// structs (fields matched ignoring case), maps as key/value lists, and
+// so on down. A nil t (a type JSON cannot say more of) leaves v as JSON
+// writes it, with times as text.
+func forColumn(v any, t arrow.DataType) any {
+	switch v := v.(type) {
+	case map[string]any:
+		switch tt := t.(type) {
+		case *arrow.StructType:
+			out := make(map[string]any, len(v))
+			for k, x := range v {
+				for _, f := range tt.Fields() {
+					if strings.EqualFold(f.Name, k) {
+						out[f.Name] = forColumn(x, f.Type)
+					}
+				}
+			}
+			return out
+		case *arrow.MapType:
+			keys := slices.Sorted(maps.Keys(v))
+			out := make([]any, len(keys))
+			for i, k := range keys {
+				out[i] = map[string]any{"key": k, "value": forColumn(v[k], tt.ItemType())}
+			}
+			return out
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = forColumn(x, nil)
+		}
+		return out
+	case []any:
+		var elem arrow.DataType
+		if lt, ok := t.(arrow.ListLikeType); ok {
+			elem = lt.Elem()
+		}
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = forColumn(x, elem)
+		}
+		return out
+	case avroTime:
+		if ts, ok := t.(*arrow.TimestampType); ok {
+			var n int64
+			switch ts.Unit {
+			case arrow.Second:
+				n = v.t.Unix()
+			case arrow.Millisecond:
+				n = v.t.UnixMilli()
+			case arrow.Microsecond:
+				n = v.t.UnixMicro()
+			default:
+				n = v.t.UnixNano()
+			}
+			return json.Number(strconv.FormatInt(n, 10))
+		}
+		if t != nil && t.ID() == arrow.DATE32 {
+			days := v.t.Unix() / 86400
+			if v.t.Unix() < 0 && v.t.Unix()%86400 != 0 {
+				days-- // floor: the day the instant falls in
+			}
+			return json.Number(strconv.FormatInt(days, 10))
+		}
+		return v.t.Format("2006-01-02 15:04:05.999999")
+	case avroDate:
+		if t != nil && t.ID() == arrow.DATE32 {
+			return json.Number(strconv.Itoa(int(v.days)))
+		}
+		return time.Unix(int64(v.days)*86400, 0).UTC().Format("2006-01-02")
+	case avroClock:
+		switch tt := t.(type) {
+		case *arrow.Time64Type:
+			if tt.Unit == arrow.Nanosecond {
+				return json.Number(strconv.FormatInt(v.d.Nanoseconds(), 10))
+			}
+			return json.Number(strconv.FormatInt(v.d.Microseconds(), 10))
+		case *arrow.Time32Type:
+			if tt.Unit == arrow.Second {
+				return json.Number(strconv.FormatInt(int64(v.d/time.Second), 10))
+			}
+			return json.Number(strconv.FormatInt(v.d.Milliseconds(), 10))
+		}
+		return time.Time{}.Add(v.d).Format("15:04:05.999999")
+	}
+	return v
+}
