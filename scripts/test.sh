@@ -49,7 +49,7 @@ step "fuzz (short)"
 # machine), not durations: with -fuzztime as a duration, Go before 1.27
 # can fail a run that found nothing with "context deadline exceeded" when
 # a loaded machine keeps a worker busy at the deadline (go.dev/issue/75804).
-for target in ./connectors/geojson:FuzzParse:40000 ./sql:FuzzAnalyze:10000 ./connectors/csv:FuzzInspect:1500 ./engine:FuzzGate:500; do
+for target in ./connectors/geojson:FuzzParse:40000 ./sql:FuzzAnalyze:10000 ./connectors/csv:FuzzInspect:1500 ./engine:FuzzGate:500 ./server/flightsql:FuzzClaims:40000; do
   IFS=: read -r pkg name count <<<"$target"
   go test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "${count}x" -timeout 10m
 done

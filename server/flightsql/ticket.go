@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/gob"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -24,8 +23,8 @@ import (
 // calls: a client may be routed to another replica at each call.
 //
 // A value is "qry1" + HMAC-SHA256(secret, "qry1" + body) + body, where the
-// body is the claims, gob-encoded (and deflated when large: a part's list
-// of files).
+// body is the claims (claims.go; deflated when large: a part's list of
+// files).
 
 const ticketMagic = "qry1"
 
@@ -53,11 +52,6 @@ type claims struct {
 	Part *engine.Part
 	// ID tells tickets apart (CancelFlightInfo cancels the runs of one).
 	ID [12]byte
-}
-
-func init() {
-	// The parameter types a handle carries (see value in params.go).
-	gob.Register(time.Time{})
 }
 
 // Secrets sign and check tickets: the first signs, every one checks, so a
@@ -101,12 +95,10 @@ func mac(key, body []byte) []byte {
 
 // sign encodes and signs c.
 func (s *Secrets) sign(c *claims) ([]byte, error) {
-	var raw bytes.Buffer
-	raw.WriteByte(plainBody)
-	if err := gob.NewEncoder(&raw).Encode(c); err != nil {
+	body, err := encodeClaims([]byte{plainBody}, c)
+	if err != nil {
 		return nil, fmt.Errorf("encode ticket: %w", err)
 	}
-	body := raw.Bytes()
 	if len(body) > deflateAbove {
 		// A part's list of files: deflated.
 		var z bytes.Buffer
@@ -132,8 +124,8 @@ func (s *Secrets) sign(c *claims) ([]byte, error) {
 
 // A body's first byte says how the claims follow.
 const (
-	plainBody    = 'g' // gob
-	deflatedBody = 'z' // gob, deflated
+	plainBody    = 'c' // claims.go's encoding ('g', gob, before)
+	deflatedBody = 'd' // the same, deflated ('z' before)
 	// deflateAbove is the size past which a body is deflated (making a
 	// deflater costs more than small tickets gain).
 	deflateAbove = 4 << 10
@@ -160,22 +152,25 @@ func (s *Secrets) open(v []byte) (*claims, error) {
 	if len(body) == 0 {
 		return nil, ErrBadTicket
 	}
-	var r io.Reader = bytes.NewReader(body[1:])
+	raw := body[1:]
 	switch body[0] {
 	case plainBody:
 	case deflatedBody:
-		z := flate.NewReader(r)
+		z := flate.NewReader(bytes.NewReader(raw))
 		defer z.Close()
-		r = io.LimitReader(z, maxTicketBody)
+		var err error
+		if raw, err = io.ReadAll(io.LimitReader(z, maxTicketBody)); err != nil {
+			return nil, fmt.Errorf("%w (%s)", ErrBadTicket, err.Error())
+		}
 	default:
+		// Signed by us but in another encoding: another qry version's.
 		return nil, ErrBadTicket
 	}
-	var c claims
-	if err := gob.NewDecoder(r).Decode(&c); err != nil {
-		// Signed by us but unreadable: a ticket of another qry version.
+	c, err := decodeClaims(raw)
+	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", ErrBadTicket, err.Error())
 	}
-	return &c, nil
+	return c, nil
 }
 
 // redeem opens a ticket or handle for user at now: it must be signed, of

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qry-dev/qry/catalog"
 	"github.com/qry-dev/qry/engine"
 )
 
@@ -56,4 +57,73 @@ func TestLargeTicketRoundTrip(t *testing.T) {
 			t.Fatalf("byte %d changed: %v", i, err)
 		}
 	}
+}
+
+// fullClaims has every field set and every parameter type value makes.
+func fullClaims() *claims {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 123456789, time.UTC)
+	return &claims{
+		Prepared: true, Bound: true, SQL: "SELECT * FROM t WHERE a = ? -- é", User: "alice", Expires: at, ID: newID(),
+		Args: []any{nil, true, false, int8(-8), int16(-1600), int32(-32), int64(-1 << 62), uint8(200), uint16(60000),
+			uint32(1 << 31), uint64(1<<64 - 1), float32(1.5), -2.25, "", "text", []byte{0, 1, 0xff}, at,
+			at.In(time.FixedZone("", 5*3600+1800))}, // zone names do not travel (nor did they with gob)
+		Part: &engine.Part{Table: "lineitem", Bytes: 1 << 40, Rows: 6_000_000, Files: []engine.FileRef{
+			{Path: "/d/a.parquet", Size: 100, ModTime: at, ETag: "\"e1\""},
+			{Path: "s3://b/b.parquet", Size: 1 << 33, ModTime: at.Add(-time.Hour), Rows: &catalog.RowRange{Start: 100_000, End: 200_000}},
+		}},
+	}
+}
+
+// Claims come back from their encoding exactly, and every shorter body,
+// or a longer one, is refused.
+func TestClaimsRoundTrip(t *testing.T) {
+	for _, c := range []*claims{fullClaims(), {SQL: "SELECT 1"}, {Args: []any{}}} {
+		b, err := encodeClaims(nil, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeClaims(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Args) == 0 {
+			c.Args = nil
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Fatalf("got %+v\nwant %+v", got, c)
+		}
+		for n := range len(b) {
+			if _, err := decodeClaims(b[:n]); err == nil {
+				t.Fatalf("a body cut to %d of %d bytes was read", n, len(b))
+			}
+		}
+		if _, err := decodeClaims(append(b, 0)); err == nil {
+			t.Fatal("a byte past the end was ignored")
+		}
+	}
+	if _, err := encodeClaims(nil, &claims{Args: []any{struct{}{}}}); err == nil {
+		t.Fatal("a parameter of an unknown type was encoded")
+	}
+}
+
+// FuzzClaims: any body is refused or read, never a panic; what is read
+// encodes to a body that reads the same.
+func FuzzClaims(f *testing.F) {
+	b, _ := encodeClaims(nil, fullClaims())
+	f.Add(b)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := decodeClaims(body)
+		if err != nil {
+			return
+		}
+		again, err := encodeClaims(nil, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := decodeClaims(again)
+		if err != nil || !reflect.DeepEqual(c, c2) {
+			t.Fatalf("%v: %+v then %+v", err, c, c2)
+		}
+	})
 }
