@@ -168,6 +168,11 @@ func TestKafkaAvro(t *testing.T) {
 	require.NoError(t, err)
 	id4, _, err := rc.CreateSchema(ctx, "text-value", `"string"`)
 	require.NoError(t, err)
+	// Fields in another order than the columns, and one that does not
+	// fit its column after one that did.
+	id5, s5, err := rc.CreateSchema(ctx, "wrong-value", `{"type":"record","name":"wrong","fields":[
+	  {"name":"flag","type":"boolean"},{"name":"id","type":"string"}]}`)
+	require.NoError(t, err)
 
 	var events []event
 	var values [][]byte
@@ -212,6 +217,8 @@ func TestKafkaAvro(t *testing.T) {
 	require.NoError(t, err)
 	text, err := avro.Marshal(avro.MustParse(`"string"`), "just text")
 	require.NoError(t, err)
+	wrong, err := avro.Marshal(s5, map[string]any{"flag": true, "id": "seven"})
+	require.NoError(t, err)
 	bad := [][]byte{
 		[]byte(`{"id": 1}`),
 		framed(99999, good),
@@ -219,6 +226,7 @@ func TestKafkaAvro(t *testing.T) {
 		framed(id1, append(append([]byte{}, good...), 1, 2)),
 		framed(id3, anon),
 		framed(id4, text),
+		framed(id5, wrong),
 	}
 	wantErrs := []string{
 		"not a schema registry Avro message",
@@ -227,6 +235,7 @@ func TestKafkaAvro(t *testing.T) {
 		fmt.Sprintf("schema id %d: bytes are left after the record", id1),
 		"column id is NOT NULL, and it is missing or null",
 		fmt.Sprintf("schema id %d is a string, not a record", id4),
+		`column id: "seven" is not int64`,
 	}
 	all := append(append([][]byte{}, values...), bad...)
 	landed := produce(t, cl, "events", 2, all)

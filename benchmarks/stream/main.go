@@ -14,12 +14,17 @@
 //
 //     go run -tags duckdb_arrow ./benchmarks/stream [-messages 1000000] [-rate 100000] [-seconds 10]
 //
+// The same rows also go in as Avro messages through a schema registry
+// (Apicurio's, built by scripts/registry.sh; that line is skipped without
+// it).
+//
 // It needs the Kafka jars of scripts/kafka.sh and Java (the Kafka part is
 // skipped without them).
 package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +41,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/hamba/avro/v2"
+	"github.com/hamba/avro/v2/registry"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/grpc"
@@ -128,57 +135,43 @@ func runKafka(work string, n int) error {
 		return err
 	}
 	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, nil, "clicks"); err != nil {
+	start := time.Now()
+	if err := produce(ctx, cl, "clicks", n, message); err != nil {
 		return err
 	}
-	start := time.Now()
-	var wg sync.WaitGroup
-	var perr error
-	var mu sync.Mutex
-	for i := range n {
-		wg.Add(1)
-		cl.Produce(ctx, &kgo.Record{Topic: "clicks", Value: message(i)}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				mu.Lock()
-				perr = err
-				mu.Unlock()
-			}
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	if perr != nil {
-		return perr
-	}
 	produced := time.Since(start)
-
-	// The topic into a table.
-	yaml := clicksYAML + fmt.Sprintf("    source:\n      kafka: {brokers: [%s], topic: clicks}\n", broker.Addr)
-	start = time.Now()
-	eng, err := open(ctx, filepath.Join(work, "kafka-table"), yaml)
+	kafkaTime, err := consume(ctx, filepath.Join(work, "kafka-table"), n,
+		clicksYAML+fmt.Sprintf("    source:\n      kafka: {brokers: [%s], topic: clicks}\n", broker.Addr))
 	if err != nil {
 		return err
 	}
-	for {
-		c, err := count(ctx, eng, "clicks")
+
+	// The same rows as Avro, through a schema registry.
+	var avroTime time.Duration
+	if jar, err := kafkatest.FindRegistry(); err != nil {
+		fmt.Printf("Avro line skipped: %v (run scripts/registry.sh)\n\n", err)
+	} else {
+		reg, err := kafkatest.LaunchRegistry(jar, filepath.Join(work, "registry.log"))
 		if err != nil {
-			eng.Close()
 			return err
 		}
-		if c == int64(n) {
-			break
+		defer reg.Stop()
+		avroMessage, err := avroMessages(ctx, reg.URL)
+		if err != nil {
+			return err
 		}
-		if c > int64(n) {
-			eng.Close()
-			return fmt.Errorf("%d rows from %d messages", c, n)
+		if err := produce(ctx, cl, "clicks_avro", n, avroMessage); err != nil {
+			return err
 		}
-		time.Sleep(20 * time.Millisecond)
+		avroTime, err = consume(ctx, filepath.Join(work, "avro-table"), n,
+			clicksYAML+fmt.Sprintf("    source:\n      kafka: {brokers: [%s], topic: clicks_avro, format: avro, registry: %q}\n", broker.Addr, reg.URL))
+		if err != nil {
+			return err
+		}
 	}
-	kafkaTime := time.Since(start)
-	eng.Close()
 
 	// The same rows appended in bulk.
-	eng, err = open(ctx, filepath.Join(work, "append-table"), clicksYAML)
+	eng, err := open(ctx, filepath.Join(work, "append-table"), clicksYAML)
 	if err != nil {
 		return err
 	}
@@ -203,12 +196,88 @@ func runKafka(work string, n int) error {
 		fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.2f\t\n", name, n, d.Seconds(), float64(n)/d.Seconds(), appendTime.Seconds()/d.Seconds())
 	}
 	line("Kafka JSON messages -> table", kafkaTime)
+	if avroTime > 0 {
+		line("Kafka Avro messages (registry) -> table", avroTime)
+	}
 	line("bulk append, 10,000-row batches", appendTime)
 	if err := w.Flush(); err != nil {
 		return err
 	}
 	fmt.Printf("(producing the %d messages into the broker took %.2f s; not counted)\n\n", n, produced.Seconds())
 	return nil
+}
+
+// produce sends n messages (message(i)) to a new topic of two partitions.
+func produce(ctx context.Context, cl *kgo.Client, topic string, n int, message func(int) []byte) error {
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	var perr error
+	var mu sync.Mutex
+	for i := range n {
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: message(i)}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				mu.Lock()
+				perr = err
+				mu.Unlock()
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	return perr
+}
+
+// consume is the time from opening an engine over yaml (a table fed from
+// a topic of n messages) to the table counting them all.
+func consume(ctx context.Context, dir string, n int, yaml string) (time.Duration, error) {
+	start := time.Now()
+	eng, err := open(ctx, dir, yaml)
+	if err != nil {
+		return 0, err
+	}
+	defer eng.Close()
+	for {
+		c, err := count(ctx, eng, "clicks")
+		if err != nil {
+			return 0, err
+		}
+		if c == int64(n) {
+			return time.Since(start), nil
+		}
+		if c > int64(n) {
+			return 0, fmt.Errorf("%d rows from %d messages", c, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// avroMessages registers the clicks' Avro schema and makes message i in
+// Confluent's framing, with the values of message(i).
+func avroMessages(ctx context.Context, url string) (func(int) []byte, error) {
+	rc, err := registry.NewClient(url)
+	if err != nil {
+		return nil, err
+	}
+	id, schema, err := rc.CreateSchema(ctx, "clicks_avro-value", `{"type":"record","name":"click","fields":[
+	  {"name":"id","type":"long"},{"name":"user","type":"string"},{"name":"amount","type":"double"},
+	  {"name":"at","type":{"type":"long","logicalType":"timestamp-micros"}}]}`)
+	if err != nil {
+		return nil, err
+	}
+	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	return func(i int) []byte {
+		datum, err := avro.Marshal(schema, map[string]any{"id": int64(i), "user": fmt.Sprintf("u%d", i%100),
+			"amount": float64(i%1000) + 0.5, "at": base.Add(time.Duration(i%3600) * time.Second)})
+		if err != nil {
+			panic(err)
+		}
+		out := make([]byte, 5, 5+len(datum))
+		binary.BigEndian.PutUint32(out[1:], uint32(id))
+		return append(out, datum...)
+	}, nil
 }
 
 func clicksBatch(schema *arrow.Schema, first, n int) arrow.RecordBatch {

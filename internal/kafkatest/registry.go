@@ -35,25 +35,41 @@ func StartRegistry(t testing.TB) *Registry {
 	if _, err := exec.LookPath("java"); err != nil {
 		missing("java is missing")
 	}
-	root, err := moduleRoot()
+	jar, err := FindRegistry()
+	if err != nil {
+		missing(err.Error())
+	}
+	r, err := LaunchRegistry(jar, filepath.Join(t.TempDir(), "registry.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// FindRegistry is the registry's jar in .cache/registry of the module the
+// working directory is in.
+func FindRegistry() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
 	jar := filepath.Join(root, ".cache", "registry", "registry.jar")
 	if _, err := os.Stat(jar); err != nil {
-		missing(jar + " is missing")
+		return "", fmt.Errorf("%s is missing", jar)
 	}
-	logPath := filepath.Join(t.TempDir(), "registry.log")
+	return jar, nil
+}
+
+// LaunchRegistry starts the registry in jar on a free port, logging to
+// logPath, once it answers. Stop it when done.
+func LaunchRegistry(jar, logPath string) (*Registry, error) {
 	// A port found free may be taken before the registry binds it: then
 	// it starts again on another.
 	for attempt := 1; ; attempt++ {
 		r, err := launchRegistry(jar, logPath)
-		if err == nil {
-			t.Cleanup(r.Stop)
-			return r
-		}
-		if attempt == 3 || !strings.Contains(err.Error(), "already in use") {
-			t.Fatal(err)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "already in use") {
+			return r, err
 		}
 	}
 }

@@ -3,6 +3,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -36,9 +37,12 @@ type avroDecoder struct {
 	*rowDecoder
 	reg *registry.Client
 
+	reader *avro.Reader // reused: decode runs on one goroutine
+
 	mu      sync.Mutex
 	schemas map[int32]avro.Schema // ids looked up
 	missing map[int32]string      // ids the registry does not have, and why
+	maps    map[int32]*fieldMap   // where each id's fields go
 }
 
 func newAvroDecoder(rawURL string, schema *arrow.Schema, notNull map[int]bool) (*avroDecoder, error) {
@@ -56,7 +60,7 @@ func newAvroDecoder(rawURL string, schema *arrow.Schema, notNull map[int]bool) (
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	d := &avroDecoder{reg: reg, schemas: map[int32]avro.Schema{}, missing: map[int32]string{}}
+	d := &avroDecoder{reg: reg, reader: avro.NewReader(nil, 0), schemas: map[int32]avro.Schema{}, missing: map[int32]string{}, maps: map[int32]*fieldMap{}}
 	d.rowDecoder = &rowDecoder{schema: schema, notNull: notNull, row: d.row}
 	return d, nil
 }
@@ -118,7 +122,9 @@ func isTransport(err error) bool {
 	return errors.As(err, &ue)
 }
 
-// row appends one message's record.
+// row appends one message's record, each field straight to its column's
+// builder. On an error, columns may have been appended to: build sees
+// their lengths differ and builds the batch again without the message.
 func (d *avroDecoder) row(b *array.RecordBuilder, value []byte) error {
 	id, datum, err := frame(value)
 	if err != nil {
@@ -126,6 +132,7 @@ func (d *avroDecoder) row(b *array.RecordBuilder, value []byte) error {
 	}
 	d.mu.Lock()
 	s, why := d.schemas[id], d.missing[id]
+	m := d.maps[id]
 	d.mu.Unlock()
 	if s == nil {
 		if why == "" {
@@ -137,18 +144,24 @@ func (d *avroDecoder) row(b *array.RecordBuilder, value []byte) error {
 	if !ok {
 		return fmt.Errorf("schema id %d is a %s, not a record", id, s.Type())
 	}
-	r := avro.NewReader(nil, 0).Reset(datum)
-	obj := make(map[string]any, len(rec.Fields()))
-	for _, f := range rec.Fields() {
+	if m == nil {
+		m = d.mapping(rec)
+		d.mu.Lock()
+		d.maps[id] = m
+		d.mu.Unlock()
+	}
+	r := d.reader.Reset(datum)
+	r.Error = nil // Reset keeps the last message's end (io.EOF)
+	for i, f := range rec.Fields() {
 		v := readAvro(r, f.Type())
 		if r.Error != nil {
 			break
 		}
-		idx := d.column(f.Name())
-		if idx < 0 {
-			continue
+		if c := m.cols[i]; c >= 0 {
+			if err := appendValue(b.Field(c), v); err != nil {
+				return fmt.Errorf("column %s: %w", d.schema.Field(c).Name, err)
+			}
 		}
-		obj[d.schema.Field(idx).Name] = forColumn(v, d.schema.Field(idx).Type)
 	}
 	if r.Error != nil {
 		if errors.Is(r.Error, io.ErrUnexpectedEOF) {
@@ -159,11 +172,127 @@ func (d *avroDecoder) row(b *array.RecordBuilder, value []byte) error {
 	if r.Peek(); r.Error == nil {
 		return fmt.Errorf("schema id %d: bytes are left after the record", id)
 	}
-	js, err := json.Marshal(obj)
+	for _, c := range m.missing {
+		b.Field(c).AppendNull()
+	}
+	return nil
+}
+
+// fieldMap says where a writer schema's fields go: cols[i] is field i's
+// column (-1: none, or a column an earlier field fills); missing are
+// the columns no field fills.
+type fieldMap struct {
+	cols    []int
+	missing []int
+}
+
+func (d *avroDecoder) mapping(rec *avro.RecordSchema) *fieldMap {
+	m := &fieldMap{}
+	filled := make([]bool, d.schema.NumFields())
+	for _, f := range rec.Fields() {
+		c := d.column(f.Name())
+		if c >= 0 && filled[c] {
+			c = -1
+		}
+		if c >= 0 {
+			filled[c] = true
+		}
+		m.cols = append(m.cols, c)
+	}
+	for c, ok := range filled {
+		if !ok {
+			m.missing = append(m.missing, c)
+		}
+	}
+	return m
+}
+
+// appendValue appends v (as readAvro makes it) to b: the common pairs of
+// an Avro type and a column type directly, any other as JSON through the
+// builder (which refuses what does not fit, as for JSON messages).
+func appendValue(b array.Builder, v any) error {
+	if v == nil {
+		b.AppendNull()
+		return nil
+	}
+	switch b := b.(type) {
+	case *array.Int64Builder:
+		switch x := v.(type) {
+		case int64:
+			b.Append(x)
+			return nil
+		case int32:
+			b.Append(int64(x))
+			return nil
+		}
+	case *array.Int32Builder:
+		if x, ok := v.(int32); ok {
+			b.Append(x)
+			return nil
+		}
+	case *array.Float64Builder:
+		switch x := v.(type) {
+		case float64:
+			b.Append(x)
+			return nil
+		case float32:
+			b.Append(float64(x))
+			return nil
+		}
+	case *array.Float32Builder:
+		if x, ok := v.(float32); ok {
+			b.Append(x)
+			return nil
+		}
+	case *array.StringBuilder:
+		if x, ok := v.(string); ok {
+			b.Append(x)
+			return nil
+		}
+	case *array.BooleanBuilder:
+		if x, ok := v.(bool); ok {
+			b.Append(x)
+			return nil
+		}
+	case *array.BinaryBuilder:
+		if x, ok := v.([]byte); ok {
+			b.Append(x)
+			return nil
+		}
+	case *array.TimestampBuilder:
+		if x, ok := v.(avroTime); ok {
+			b.Append(arrow.Timestamp(inUnit(x.t, b.Type().(*arrow.TimestampType).Unit)))
+			return nil
+		}
+	case *array.Date32Builder:
+		if x, ok := v.(avroDate); ok {
+			b.Append(arrow.Date32(x.days))
+			return nil
+		}
+	}
+	js, err := json.Marshal(forColumn(v, b.Type()))
 	if err != nil {
 		return err
 	}
-	return b.UnmarshalJSON(js)
+	one := make([]byte, 0, len(js)+2)
+	one = append(append(append(one, '['), js...), ']')
+	if b.UnmarshalJSON(one) != nil {
+		return fmt.Errorf("%s is not %s", js, b.Type())
+	}
+	return nil
+}
+
+// inUnit is t as a count of unit since the epoch.
+func inUnit(t time.Time, unit arrow.TimeUnit) int64 {
+	switch unit {
+	case arrow.Second:
+		return t.Unix()
+	case arrow.Millisecond:
+		return t.UnixMilli()
+	case arrow.Microsecond:
+		return t.UnixMicro()
+	}
+	return t.UnixNano()
 }
 
 // column finds the table's column named name, ignoring case (-1: none).
@@ -184,8 +313,10 @@ type (
 	avroClock struct{ d time.Duration }
 )
 
-// readAvro reads one value of schema s as a value JSON can carry exactly:
-// decimals as decimal text, bytes as base64, records and maps as objects.
+// readAvro reads one value of schema s: int as int32, long as int64,
+// float as float32, bytes and fixed as []byte, decimals as exact decimal
+// text, timestamps, dates and times of day as avroTime, avroDate and
+// avroClock, records and maps as map[string]any, arrays as []any.
 func readAvro(r *avro.Reader, s avro.Schema) any {
 	var logical avro.LogicalType
 	if ls, ok := s.(avro.LogicalTypeSchema); ok && ls.Logical() != nil {
@@ -215,9 +346,9 @@ func readAvro(r *avro.Reader, s avro.Schema) any {
 		case avro.TimeMicros:
 			return avroClock{time.Duration(i) * time.Microsecond}
 		}
-		return json.Number(strconv.FormatInt(i, 10))
+		return i
 	case avro.Float:
-		return float64(r.ReadFloat())
+		return r.ReadFloat()
 	case avro.Double:
 		return r.ReadDouble()
 	case avro.String:
@@ -227,14 +358,14 @@ func readAvro(r *avro.Reader, s avro.Schema) any {
 		if logical == avro.Decimal {
 			return decimalText(b, s.(avro.LogicalTypeSchema).Logical().(*avro.DecimalLogicalSchema).Scale())
 		}
-		return base64.StdEncoding.EncodeToString(b)
+		return bytes.Clone(b)
 	case avro.Fixed:
 		b := make([]byte, s.(*avro.FixedSchema).Size())
 		r.Read(b)
 		if logical == avro.Decimal {
 			return decimalText(b, s.(avro.LogicalTypeSchema).Logical().(*avro.DecimalLogicalSchema).Scale())
 		}
-		return base64.StdEncoding.EncodeToString(b)
+		return b
 	case avro.Enum:
 		syms := s.(*avro.EnumSchema).Symbols()
 		i := int(r.ReadInt())
@@ -298,6 +429,10 @@ func decimalText(b []byte, scale int) json.Number {
 // writes it, with times as text.
 func forColumn(v any, t arrow.DataType) any {
 	switch v := v.(type) {
+	case []byte:
+		return base64.StdEncoding.EncodeToString(v)
+	case float32:
+		return float64(v)
 	case map[string]any:
 		switch tt := t.(type) {
 		case *arrow.StructType:
@@ -335,18 +470,7 @@ func forColumn(v any, t arrow.DataType) any {
 		return out
 	case avroTime:
 		if ts, ok := t.(*arrow.TimestampType); ok {
-			var n int64
-			switch ts.Unit {
-			case arrow.Second:
-				n = v.t.Unix()
-			case arrow.Millisecond:
-				n = v.t.UnixMilli()
-			case arrow.Microsecond:
-				n = v.t.UnixMicro()
-			default:
-				n = v.t.UnixNano()
-			}
-			return json.Number(strconv.FormatInt(n, 10))
+			return json.Number(strconv.FormatInt(inUnit(v.t, ts.Unit), 10))
 		}
 		if t != nil && t.ID() == arrow.DATE32 {
 			days := v.t.Unix() / 86400

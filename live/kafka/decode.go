@@ -175,9 +175,13 @@ func (d *rowDecoder) build(recs []*kgo.Record, rejected []rejection) (arrow.Reco
 		n := b.Field(0).Len()
 		if err != nil {
 			found = append(found, rejection{rec: r, err: describe(err)})
-			if n != rows {
-				// Earlier lines of a CSV message stay in the builder.
-				return nil, found, true
+			for i := range b.Fields() {
+				if b.Field(i).Len() != rows {
+					// Earlier lines of a CSV message stay in the builder,
+					// or the fields of an Avro record read before the
+					// error.
+					return nil, found, true
+				}
 			}
 			continue
 		}
