@@ -92,21 +92,27 @@ func Launch(libs, dir string) (*Broker, error) {
 // QRY_REQUIRE_KAFKA=1) the test where they or Java are missing.
 func Libs(t testing.TB) string {
 	t.Helper()
-	missing := func(why string) string {
-		if os.Getenv("QRY_REQUIRE_KAFKA") == "1" {
-			t.Fatalf("kafka broker: %s (QRY_REQUIRE_KAFKA=1)", why)
-		}
-		t.Skipf("kafka broker: %s: run scripts/kafka.sh (needs Java 17 and Maven)", why)
-		return ""
-	}
+	return need(t, "kafka broker", "scripts/kafka.sh", FindLibs)
+}
+
+// need is what find finds, once Java is there too; else it skips the test
+// (or fails it, under QRY_REQUIRE_KAFKA=1), naming what is missing and the
+// script that makes it.
+func need(t testing.TB, what, script string, find func() (string, error)) string {
+	t.Helper()
+	var why string
 	if _, err := exec.LookPath("java"); err != nil {
-		return missing("java is missing")
+		why = "java is missing"
+	} else if found, err := find(); err != nil {
+		why = err.Error()
+	} else {
+		return found
 	}
-	libs, err := FindLibs()
-	if err != nil {
-		return missing(err.Error())
+	if os.Getenv("QRY_REQUIRE_KAFKA") == "1" {
+		t.Fatalf("%s: %s (QRY_REQUIRE_KAFKA=1)", what, why)
 	}
-	return libs
+	t.Skipf("%s: %s: run %s (needs Java 17 and Maven)", what, why, script)
+	return ""
 }
 
 // FindLibs is .cache/kafka/libs of the module the working directory is in,

@@ -26,19 +26,7 @@ type Registry struct {
 // it, under QRY_REQUIRE_KAFKA=1) where Java or the build is missing.
 func StartRegistry(t testing.TB) *Registry {
 	t.Helper()
-	missing := func(why string) {
-		if os.Getenv("QRY_REQUIRE_KAFKA") == "1" {
-			t.Fatalf("schema registry: %s (QRY_REQUIRE_KAFKA=1)", why)
-		}
-		t.Skipf("schema registry: %s: run scripts/registry.sh (needs Java 17 and Maven)", why)
-	}
-	if _, err := exec.LookPath("java"); err != nil {
-		missing("java is missing")
-	}
-	jar, err := FindRegistry()
-	if err != nil {
-		missing(err.Error())
-	}
+	jar := need(t, "schema registry", "scripts/registry.sh", FindRegistry)
 	r, err := LaunchRegistry(jar, filepath.Join(t.TempDir(), "registry.log"))
 	if err != nil {
 		t.Fatal(err)
