@@ -36,6 +36,7 @@ import (
 type avroDecoder struct {
 	*rowDecoder
 	reg *registry.Client
+	url string // the registry's URL, without credentials
 
 	reader *avro.Reader // reused: decode runs on one goroutine
 
@@ -60,7 +61,7 @@ func newAvroDecoder(rawURL string, schema *arrow.Schema, notNull map[int]bool) (
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	d := &avroDecoder{reg: reg, reader: avro.NewReader(nil, 0), schemas: map[int32]avro.Schema{}, missing: map[int32]string{}, maps: map[int32]*fieldMap{}}
+	d := &avroDecoder{reg: reg, url: u.String(), reader: avro.NewReader(nil, 0), schemas: map[int32]avro.Schema{}, missing: map[int32]string{}, maps: map[int32]*fieldMap{}}
 	d.rowDecoder = &rowDecoder{schema: schema, notNull: notNull, row: d.row}
 	return d, nil
 }
@@ -92,9 +93,14 @@ func (d *avroDecoder) prepare(ctx context.Context, recs []*kgo.Record) error {
 		var re registry.Error
 		switch {
 		case err == nil:
-		case errors.As(err, &re) && re.StatusCode == http.StatusNotFound:
+		case errors.As(err, &re) && re.StatusCode == http.StatusNotFound && re.Code == schemaNotFound:
 			d.forget(id, fmt.Sprintf("schema id %d: the registry has no such schema", id))
 			continue
+		case errors.As(err, &re) && re.StatusCode == http.StatusNotFound:
+			// A path the server does not serve: a wrong URL, which must
+			// not reject every message.
+			return fmt.Errorf("schema registry: schema id %d: 404 without the API's error %d: is %s the API's base URL (Apicurio: .../apis/ccompat/v6)?",
+				id, schemaNotFound, d.url)
 		case errors.As(err, &re):
 			return fmt.Errorf("schema registry: schema id %d: %d %s", id, re.StatusCode, re.Message)
 		case ctx.Err() != nil || isTransport(err):
@@ -115,6 +121,10 @@ func (d *avroDecoder) forget(id int32, why string) {
 	d.missing[id] = why
 	d.mu.Unlock()
 }
+
+// schemaNotFound is the error code of Confluent's API (and of the
+// registries that copy it) for a schema id it does not have.
+const schemaNotFound = 40403
 
 // isTransport says err came from the connection, not from the answer.
 func isTransport(err error) bool {

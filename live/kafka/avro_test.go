@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,9 +31,9 @@ func avroSource(t *testing.T, sink *memSink, url string) *Source {
 		pos: sink.Positions("t"), rejPos: sink.Positions("t" + catalog.RejectedSuffix)}
 }
 
-// TestAvroRegistryDown: while the registry cannot be reached, a poll is
-// not written and nothing is rejected; once it answers, the same poll is
-// written whole. Credentials in the URL go as basic auth, not in the path.
+// TestAvroRegistryDown: while the registry cannot be reached, or the URL
+// is not its API's, a poll is not written and nothing is rejected; once
+// it answers, the same poll is written whole. Credentials in the URL go as basic auth, not in the path.
 func TestAvroRegistryDown(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -64,6 +65,13 @@ func TestAvroRegistryDown(t *testing.T) {
 	require.Empty(t, sink.rows["t"])
 	require.Empty(t, sink.rows["t"+catalog.RejectedSuffix])
 	require.Empty(t, sink.pos["t"])
+
+	// A URL that is not the API's: its 404s reject nothing either.
+	wrong := strings.TrimSuffix(reg.URL, "/apis/ccompat/v6")
+	err = avroSource(t, sink, wrong).write(context.Background(), recs)
+	require.ErrorContains(t, err, "is "+wrong+" the API's base URL")
+	require.Empty(t, sink.rows["t"])
+	require.Empty(t, sink.rows["t"+catalog.RejectedSuffix])
 
 	require.NoError(t, avroSource(t, sink, reg.URL).write(context.Background(), recs))
 	require.ElementsMatch(t, []string{"0|u0|2024-05-01T10:00:00.25", "1|u1|2024-05-01T10:00:00.25",
