@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/connectors"
 	"github.com/qry-dev/qry/sql"
 )
 
@@ -159,7 +160,7 @@ func cut(files []*catalog.File, bytes, minRows int64) []*catalog.File {
 	for _, f := range files {
 		k := (f.Size + bytes - 1) / bytes
 		k = min(k, f.Rows/minRows)
-		if k < 2 || f.Inexact {
+		if k < 2 || f.Inexact || hasRowNumberColumn(f) {
 			out = append(out, f)
 			continue
 		}
@@ -170,6 +171,13 @@ func cut(files []*catalog.File, bytes, minRows int64) []*catalog.File {
 		}
 	}
 	return out
+}
+
+// hasRowNumberColumn says f has a column of its own named as the virtual
+// column pieces are cut by: DuckDB refuses file_row_number on such a file,
+// so it is read whole.
+func hasRowNumberColumn(f *catalog.File) bool {
+	return slices.ContainsFunc(f.Columns, func(c connectors.Column) bool { return strings.EqualFold(c.Name, "file_row_number") })
 }
 
 // DefaultSmallBytes is the most a table joined to the one split may weigh

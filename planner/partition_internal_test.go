@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/qry-dev/qry/catalog"
+	"github.com/qry-dev/qry/connectors"
 )
 
 func TestPackIsEvenAndKeepsOrder(t *testing.T) {
@@ -62,5 +63,11 @@ func TestCutCoversTheFileOnce(t *testing.T) {
 	// Pieces hold at least minRows rows: 1003 rows at 400 make 2.
 	if got := cut([]*catalog.File{big}, 300, 400); len(got) != 2 {
 		t.Fatalf("%d pieces of at least 400 rows", len(got))
+	}
+	// A file with a column of its own named file_row_number (DuckDB's
+	// virtual column pieces are cut by) is read whole.
+	named := &catalog.File{Path: "named", Size: 1000, Rows: 1003, Columns: []connectors.Column{{Name: "id", Type: "BIGINT"}, {Name: "File_Row_Number", Type: "BIGINT"}}}
+	if got := cut([]*catalog.File{named}, 300, 100); len(got) != 1 || got[0] != named {
+		t.Fatalf("%d pieces of a file with a file_row_number column", len(got))
 	}
 }
