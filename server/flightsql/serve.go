@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -48,7 +49,14 @@ func Serve(ctx context.Context, srv *Server, opts ServeOptions) error {
 	if opts.MaxMessage <= 0 {
 		opts.MaxMessage = 16 << 20
 	}
-	gopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(opts.MaxMessage)}
+	gopts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(opts.MaxMessage),
+		// Streams run on a pool of goroutines (a new one only when all
+		// are busy, as for a long DoGet): 7-9% less server CPU per small
+		// query than a goroutine per stream (SELECT 1 over ADBC, 1,000
+		// queries, twice each way).
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+	}
 	if opts.TLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.TLS)))
 	}
