@@ -24,7 +24,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/hamba/avro/v2"
-	"github.com/hamba/avro/v2/registry"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -35,8 +34,9 @@ import (
 // not are ignored and columns the record has not are NULL, as with JSON.
 type avroDecoder struct {
 	*rowDecoder
-	reg *registry.Client
-	url string // the registry's URL, without credentials
+	http *http.Client
+	url  string // the registry's URL, without credentials
+	user *url.Userinfo
 
 	reader *avro.Reader // reused: decode runs on one goroutine
 
@@ -51,17 +51,10 @@ func newAvroDecoder(rawURL string, schema *arrow.Schema, notNull map[int]bool) (
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	opts := []registry.ClientFunc{registry.WithHTTPClient(&http.Client{Timeout: 10 * time.Second})}
-	if u.User != nil {
-		pw, _ := u.User.Password()
-		opts = append(opts, registry.WithBasicAuth(u.User.Username(), pw))
-		u.User = nil
-	}
-	reg, err := registry.NewClient(u.String(), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
-	}
-	d := &avroDecoder{reg: reg, url: u.String(), reader: avro.NewReader(nil, 0), schemas: map[int32]avro.Schema{}, missing: map[int32]string{}, maps: map[int32]*fieldMap{}}
+	user := u.User
+	u.User = nil
+	d := &avroDecoder{http: &http.Client{Timeout: 10 * time.Second}, url: strings.TrimSuffix(u.String(), "/"), user: user,
+		reader: avro.NewReader(nil, 0), schemas: map[int32]avro.Schema{}, missing: map[int32]string{}, maps: map[int32]*fieldMap{}}
 	d.rowDecoder = &rowDecoder{schema: schema, notNull: notNull, row: d.row}
 	return d, nil
 }
@@ -75,10 +68,11 @@ func frame(value []byte) (int32, []byte, error) {
 }
 
 // prepare looks up the schemas of recs that were not looked up yet. An id
-// the registry answers it does not have (or a schema that does not parse)
-// rejects its messages; any other failure (the registry down, a timeout,
-// refused credentials) is returned, and the poll is written again later:
-// trouble with the registry never rejects a message.
+// the registry answers it does not have, or whose schema is not Avro or
+// does not parse, rejects its messages; any other failure (the registry
+// down, a timeout, refused credentials, an answer that is not the API's)
+// is returned, and the poll is written again later: trouble with the
+// registry never rejects a message.
 func (d *avroDecoder) prepare(ctx context.Context, recs []*kgo.Record) error {
 	want := map[int32]bool{}
 	d.mu.Lock()
@@ -89,47 +83,73 @@ func (d *avroDecoder) prepare(ctx context.Context, recs []*kgo.Record) error {
 	}
 	d.mu.Unlock()
 	for id := range want {
-		s, err := d.reg.GetSchema(ctx, int(id))
-		var re registry.Error
-		switch {
-		case err == nil:
-		case errors.As(err, &re) && re.StatusCode == http.StatusNotFound && re.Code == schemaNotFound:
-			d.forget(id, fmt.Sprintf("schema id %d: the registry has no such schema", id))
-			continue
-		case errors.As(err, &re) && re.StatusCode == http.StatusNotFound:
-			// A path the server does not serve: a wrong URL, which must
-			// not reject every message.
-			return fmt.Errorf("schema registry: schema id %d: 404 without the API's error %d: is %s the API's base URL (Apicurio: .../apis/ccompat/v6)?",
-				id, schemaNotFound, d.url)
-		case errors.As(err, &re):
-			return fmt.Errorf("schema registry: schema id %d: %d %s", id, re.StatusCode, re.Message)
-		case ctx.Err() != nil || isTransport(err):
-			return fmt.Errorf("schema registry: schema id %d: %w", id, err)
-		default: // the schema does not parse
-			d.forget(id, fmt.Sprintf("schema id %d: %v", id, err))
-			continue
+		s, why, err := d.lookup(ctx, id)
+		if err != nil {
+			return fmt.Errorf("schema registry %s: schema id %d: %w", d.url, id, err)
 		}
 		d.mu.Lock()
-		d.schemas[id] = s
+		if why != "" {
+			d.missing[id] = fmt.Sprintf("schema id %d: %s", id, why)
+		} else {
+			d.schemas[id] = s
+		}
 		d.mu.Unlock()
 	}
 	return nil
-}
-
-func (d *avroDecoder) forget(id int32, why string) {
-	d.mu.Lock()
-	d.missing[id] = why
-	d.mu.Unlock()
 }
 
 // schemaNotFound is the error code of Confluent's API (and of the
 // registries that copy it) for a schema id it does not have.
 const schemaNotFound = 40403
 
-// isTransport says err came from the connection, not from the answer.
-func isTransport(err error) bool {
-	var ue *url.Error
-	return errors.As(err, &ue)
+// lookup asks the registry for schema id (GET /schemas/ids/{id} of
+// Confluent's API). why, if set, is the answer's reason to reject the
+// id's messages; err is a failure to get an answer.
+func (d *avroDecoder) lookup(ctx context.Context, id int32) (s avro.Schema, why string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/schemas/ids/%d", d.url, id), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/json")
+	if d.user != nil {
+		pw, _ := d.user.Password()
+		req.SetBasicAuth(d.user.Username(), pw)
+	}
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, "", err
+	}
+	var answer struct {
+		Schema     *string `json:"schema"`
+		SchemaType string  `json:"schemaType"`
+		ErrorCode  int     `json:"error_code"`
+		Message    string  `json:"message"`
+	}
+	isAPI := json.Unmarshal(body, &answer) == nil
+	switch {
+	case resp.StatusCode == http.StatusNotFound && isAPI && answer.ErrorCode == schemaNotFound:
+		return nil, "the registry has no such schema", nil
+	case resp.StatusCode == http.StatusNotFound:
+		// A path the server does not serve: a wrong URL, which must not
+		// reject every message.
+		return nil, "", fmt.Errorf("404 without the API's error %d: is the URL the API's base (Apicurio: .../apis/ccompat/v6)?", schemaNotFound)
+	case resp.StatusCode != http.StatusOK:
+		return nil, "", fmt.Errorf("%s %s", resp.Status, answer.Message)
+	case !isAPI || answer.Schema == nil:
+		return nil, "", errors.New("the answer is not a schema registry's (no schema in it): is the URL the API's base?")
+	case answer.SchemaType != "" && !strings.EqualFold(answer.SchemaType, "AVRO"):
+		return nil, fmt.Sprintf("a %s schema, not Avro", answer.SchemaType), nil
+	}
+	s, err = avro.Parse(*answer.Schema)
+	if err != nil {
+		return nil, fmt.Sprintf("the schema does not parse: %v", err), nil
+	}
+	return s, "", nil
 }
 
 // row appends one message's record, each field straight to its column's

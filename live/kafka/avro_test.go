@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -66,12 +68,22 @@ func TestAvroRegistryDown(t *testing.T) {
 	require.Empty(t, sink.rows["t"+catalog.RejectedSuffix])
 	require.Empty(t, sink.pos["t"])
 
-	// A URL that is not the API's: its 404s reject nothing either.
-	wrong := strings.TrimSuffix(reg.URL, "/apis/ccompat/v6")
-	err = avroSource(t, sink, wrong).write(context.Background(), recs)
-	require.ErrorContains(t, err, "is "+wrong+" the API's base URL")
-	require.Empty(t, sink.rows["t"])
-	require.Empty(t, sink.rows["t"+catalog.RejectedSuffix])
+	// A URL that is not the API's (its 404s), or another web server's
+	// (a page where the schema should be), rejects nothing either.
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("<html>a web page</html>"))
+	}))
+	defer page.Close()
+	for url, why := range map[string]string{
+		strings.TrimSuffix(reg.URL, "/apis/ccompat/v6"): "404 without the API's error 40403",
+		page.URL: "not a schema registry's",
+	} {
+		err = avroSource(t, sink, url).write(context.Background(), recs)
+		require.ErrorContains(t, err, "schema registry "+url+": ")
+		require.ErrorContains(t, err, why)
+		require.Empty(t, sink.rows["t"])
+		require.Empty(t, sink.rows["t"+catalog.RejectedSuffix])
+	}
 
 	require.NoError(t, avroSource(t, sink, reg.URL).write(context.Background(), recs))
 	require.ElementsMatch(t, []string{"0|u0|2024-05-01T10:00:00.25", "1|u1|2024-05-01T10:00:00.25",
