@@ -38,7 +38,7 @@ type avroDecoder struct {
 	url  string // the registry's URL, without credentials
 	user *url.Userinfo
 
-	reader *avro.Reader // reused: decode runs on one goroutine
+	readers sync.Pool // of *avro.Reader: chunks of a poll decode at once
 
 	mu      sync.Mutex
 	schemas map[int32]avro.Schema // ids looked up
@@ -54,7 +54,7 @@ func newAvroDecoder(rawURL string, schema *arrow.Schema, notNull map[int]bool) (
 	user := u.User
 	u.User = nil
 	d := &avroDecoder{http: &http.Client{Timeout: 10 * time.Second}, url: strings.TrimSuffix(u.String(), "/"), user: user,
-		reader: avro.NewReader(nil, 0), schemas: map[int32]avro.Schema{}, missing: map[int32]string{}, maps: map[int32]*fieldMap{}}
+		schemas: map[int32]avro.Schema{}, missing: map[int32]string{}, maps: map[int32]*fieldMap{}}
 	d.rowDecoder = &rowDecoder{schema: schema, notNull: notNull, row: d.row}
 	return d, nil
 }
@@ -180,7 +180,12 @@ func (d *avroDecoder) row(b *array.RecordBuilder, value []byte) error {
 		d.maps[id] = m
 		d.mu.Unlock()
 	}
-	r := d.reader.Reset(datum)
+	r, _ := d.readers.Get().(*avro.Reader)
+	if r == nil {
+		r = avro.NewReader(nil, 0)
+	}
+	defer d.readers.Put(r)
+	r.Reset(datum)
 	r.Error = nil // Reset keeps the last message's end (io.EOF)
 	for i, f := range rec.Fields() {
 		v := readAvro(r, f.Type())

@@ -10,7 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -130,7 +133,28 @@ func csvRow(schema *arrow.Schema) func(b *array.RecordBuilder, value []byte) err
 	}
 }
 
+// decodeChunk is the fewest messages a goroutine decodes: a large poll
+// is cut into chunks decoded at once, one batch each, in order.
+const decodeChunk = 1000
+
 func (d *rowDecoder) decode(recs []*kgo.Record) ([]arrow.RecordBatch, []rejection) {
+	n := min(runtime.GOMAXPROCS(0), len(recs)/decodeChunk)
+	if n < 2 {
+		return d.decodeAll(recs)
+	}
+	batches := make([][]arrow.RecordBatch, n)
+	bad := make([][]rejection, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		part := recs[len(recs)*i/n : len(recs)*(i+1)/n]
+		wg.Go(func() { batches[i], bad[i] = d.decodeAll(part) })
+	}
+	wg.Wait()
+	return slices.Concat(batches...), slices.Concat(bad...)
+}
+
+// decodeAll decodes recs into one batch.
+func (d *rowDecoder) decodeAll(recs []*kgo.Record) ([]arrow.RecordBatch, []rejection) {
 	var bad []rejection
 	for {
 		batch, found, again := d.build(recs, bad)

@@ -211,3 +211,34 @@ func TestArrowDecodeRefusesUnknownColumn(t *testing.T) {
 	require.Len(t, bad, 1)
 	require.Contains(t, bad[0].err, "not an Arrow IPC stream")
 }
+
+// TestDecodeLargePoll: a poll large enough to be decoded in chunks at
+// once gives every good message's row once, in order, and every bad one's
+// rejection once, wherever they fall among the chunks.
+func TestDecodeLargePoll(t *testing.T) {
+	const n = 5 * decodeChunk
+	var values, wantRows, wantRejected []string
+	for i := range n {
+		switch {
+		case i%97 == 3:
+			values = append(values, "{not json")
+		case i%101 == 5:
+			values = append(values, `{"user": "no id"}`)
+		default:
+			values = append(values, fmt.Sprintf(`{"id": %d, "user": "u%d"}`, i, i%7))
+			wantRows = append(wantRows, fmt.Sprintf("%d|u%d|(null)", i, i%7))
+			continue
+		}
+		wantRejected = append(wantRejected, fmt.Sprintf("%d/%d", i%2, i/2))
+	}
+	sink := newMemSink()
+	recs := records(values...)
+	require.NoError(t, source(t, sink, "json").write(context.Background(), recs))
+	require.Equal(t, wantRows, sink.rows["t"])
+	var got []string
+	for _, r := range rejectedRows(sink) {
+		got = append(got, r[:strings.Index(r, ":")])
+	}
+	require.ElementsMatch(t, wantRejected, got)
+	require.Equal(t, live.Positions{"tp/0": n / 2, "tp/1": n / 2}, sink.pos["t"])
+}
