@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -120,6 +121,51 @@ func TestCancelAndTimeout(t *testing.T) {
 	require.ErrorIs(t, err, engine.ErrTimeout)
 	held.Release()
 	require.Equal(t, [][]string{{"3"}}, query(t, e, "SELECT 3"))
+}
+
+// TestProgressReported: a query given a progress function (the shell's
+// spinner) runs its tasks from Go, reporting DuckDB's estimate; one
+// without runs them inside DuckDB. Both paths stop when their context ends,
+// and answer the same.
+func TestProgressReported(t *testing.T) {
+	dir, _ := dataset(t)
+	e := openEngine(t, dir, engine.Options{MaxConns: 1})
+
+	// The query runs for hours unless stopped: the first report (after
+	// about 100 ms) cancels it, so nothing here depends on timing. Without
+	// reports, the minute's timeout ends it instead, as ErrTimeout.
+	limit, stop := context.WithTimeout(context.Background(), time.Minute)
+	defer stop()
+	ctx, cancel := context.WithCancel(limit)
+	defer cancel()
+	var reports []float64
+	pctx := engine.WithProgress(ctx, func(p float64) {
+		reports = append(reports, p)
+		cancel()
+	})
+	_, err := e.Query(pctx, "SELECT count(*) FROM range(10000000000) a(i) WHERE i % 7 = 3")
+	require.ErrorIs(t, err, engine.ErrCanceled)
+	require.NotEmpty(t, reports)
+	for _, p := range reports {
+		require.True(t, p == -1 || (p >= 0 && p <= 100), "progress %v", p)
+	}
+
+	// The same answer with and without a progress function: the count of
+	// i < 3,000,000 with i % 7 = 3, worked out here.
+	want := 0
+	for i := 0; i < 3_000_000; i++ {
+		if i%7 == 3 {
+			want++
+		}
+	}
+	q := "SELECT count(*) FROM range(3000000) a(i) WHERE i % 7 = 3"
+	pq := engine.WithProgress(context.Background(), func(float64) {})
+	rows, err := e.Query(pq, q)
+	require.NoError(t, err)
+	got := fixture.ArrowRows(t, rows)
+	rows.Release()
+	require.Equal(t, [][]string{{fmt.Sprint(want)}}, got)
+	require.Equal(t, got, query(t, e, q))
 }
 
 func TestMultipleStatementsRunNothing(t *testing.T) {
