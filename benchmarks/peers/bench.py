@@ -39,6 +39,9 @@ SLOW = 60.0
 # row): their answers are compared row by row in the order given. The others
 # (q03, q05, q10, q11, q18 order by a computed value that may tie) are
 # compared after sorting the rows of both answers.
+# The query that measures a system's cost per query, and its runs.
+TRIVIAL = "SELECT 1"
+TRIVIAL_RUNS = 100
 TOTAL_ORDER = {1, 2, 4, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22}
 REL_TOL = 1e-6
 # Decimal averages come back with 6 digits of scale from DataFusion and
@@ -352,6 +355,24 @@ def bench_system(key, runner, queries, ref, warm_pass=False):
     return out
 
 
+def round_trip(runner):
+    """The median time of `SELECT 1` (after 10 untimed): what one query
+    costs a system beyond the work of answering it (for the servers, the
+    Flight SQL round trips through the ADBC client); None if it fails."""
+    try:
+        for _ in range(10):
+            runner.run(TRIVIAL)
+        runs = []
+        for _ in range(TRIVIAL_RUNS):
+            t0 = time.perf_counter()
+            runner.run(TRIVIAL)
+            runs.append(time.perf_counter() - t0)
+        return statistics.median(runs)
+    except Exception as e:
+        log(f"  SELECT 1: error: {first_line(e)}")
+        return None
+
+
 def geomean(xs):
     xs = list(xs)
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
@@ -370,6 +391,15 @@ def summarize(results, nq):
         both = [q for q in ok if duck[q]["correct"]]
         s["geomean_ratio"] = geomean(qs[q]["seconds"] / duck[q]["seconds"] for q in both)
         s["ratio_over"] = len(both)
+    # A system whose every query took DuckDB's time plus its own cost per
+    # query beyond DuckDB's (SELECT 1 against SELECT 1) would score this.
+    d1 = results["duckdb"].get("select1_seconds")
+    for key, s in results.items():
+        s1 = s.get("select1_seconds")
+        if s.get("skipped") or key == "duckdb" or s1 is None or d1 is None:
+            continue
+        ok = [q for q, r in duck.items() if r["correct"]]
+        s["select1_floor_ratio"] = geomean((duck[q]["seconds"] + max(0.0, s1 - d1)) / duck[q]["seconds"] for q in ok)
 
 
 def fmt_s(x):
@@ -437,6 +467,20 @@ def print_table(results, systems, nq, bulk):
             b = bulk.get(k)
             if b and b.get("error"):
                 print(f"- {label}: {b['error']}")
+
+
+def print_round_trips(results, systems):
+    rows = [(k, l, results[k].get("select1_seconds")) for k, l in systems if not results[k].get("skipped")]
+    if not any(t is not None for _, _, t in rows):
+        return
+    print("\nCost of one query beyond its work: `%s`, median of %d, and the geomean vs DuckDB a system would score "
+          "if every query took DuckDB's time plus that cost beyond DuckDB's own\n" % (TRIVIAL, TRIVIAL_RUNS))
+    print("| system | SELECT 1 ms | floor of geomean vs DuckDB |")
+    print("|---|---:|---:|")
+    for k, label, t in rows:
+        fl = results[k].get("select1_floor_ratio")
+        print(f"| {label} | {'-' if t is None else f'{t * 1000:.2f}'} | "
+              f"{'1.00' if k == 'duckdb' else ('-' if fl is None else f'{fl:.3f}')} |")
 
 
 BULK = [
@@ -579,6 +623,7 @@ def main():
                     log(f"  copies ready {time.time() - t1:.1f} s after the server started")
                 runner = make(server)
                 results[key]["queries"] = bench_system(key, runner, queries, ref, warm_pass)
+                results[key]["select1_seconds"] = round_trip(runner)
                 if key == "qry_accel":
                     results[key]["metrics"] = accel_metrics(server)
             except Exception as e:
@@ -648,6 +693,7 @@ def main():
     summarize(results, nq)
     print()
     print_table(results, SYSTEMS, nq, bulk)
+    print_round_trips(results, SYSTEMS)
     m = results["qry_accel"].get("metrics")
     if m:
         print("\nqry accel after its runs: %d tables copied, %.0f MB in memory, %d queries read a copy, %d fallbacks" % (

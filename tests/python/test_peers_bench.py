@@ -52,6 +52,11 @@ def test_peers_bench(qry_bin):
         assert len(systems[k]["queries"]) == 22
         expected = 22 - sum(1 for f in EXPECTED_FAILURES if f[0] == k)
         assert systems[k]["correct"] >= expected, (k, systems[k]["correct"])
+    # Each system's cost per query (SELECT 1) was measured, and qry's floor
+    # worked out from it.
+    for k in ran:
+        assert systems[k].get("select1_seconds", 0) > 0, (k, systems[k].get("select1_seconds"))
+    assert systems["qry"]["select1_floor_ratio"] > 1, systems["qry"].get("select1_floor_ratio")
     # The bulk transfer ran through every path.
     for k in ("parquet", "duckdb", "qry", "roapi"):
         assert res["bulk"][k].get("rows") == res["bulk"]["parquet"]["rows"], (k, res["bulk"][k])
