@@ -22,6 +22,8 @@ def main():
     ap.add_argument("--b", required=True, help="qry binary B")
     ap.add_argument("--flags-a", default="")
     ap.add_argument("--flags-b", default="")
+    ap.add_argument("--env-a", default="", help="KEY=VALUE ... for server A")
+    ap.add_argument("--env-b", default="", help="KEY=VALUE ... for server B")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     data = str(pathlib.Path(args.data).resolve())
@@ -30,12 +32,14 @@ def main():
     with tempfile.TemporaryDirectory(prefix="qry-ab-") as tmp:
         servers, conns = [], []
         try:
-            for name, binary, flags in (("a", args.a, args.flags_a), ("b", args.b, args.flags_b)):
+            for name, binary, flags, env in (("a", args.a, args.flags_a, args.env_a),
+                                             ("b", args.b, args.flags_b, args.env_b)):
                 extra = flags.split()
                 accel = "--accelerate" in extra
                 if accel:  # to read qry_accelerated_in_sync
                     extra += ["--http", f"127.0.0.1:{bench.free_port()}"]
-                srv = bench.start_qry(binary, data, tmp, name, extra)
+                srv = bench.start_qry(binary, data, tmp, name, extra,
+                                      env=dict(kv.split("=", 1) for kv in env.split()))
                 servers.append(srv)
                 if accel:
                     deadline = time.time() + 900
@@ -44,7 +48,7 @@ def main():
                             sys.exit(f"{name}: copies not ready after 900 s")
                         time.sleep(0.2)
             conns = [bench.Adbc(s.url) for s in servers]
-            print(f"A: {args.a} {args.flags_a}\nB: {args.b} {args.flags_b}\n"
+            print(f"A: {args.env_a} {args.a} {args.flags_a}\nB: {args.env_b} {args.b} {args.flags_b}\n"
                   f"{args.rounds} runs each, in turns, after one untimed run each\n")
             print("| query | A ms | B ms | B/A |")
             print("|---|---:|---:|---:|")

@@ -3,8 +3,10 @@
 # ADBC client, in turns: per-query medians and the geomean of B/A.
 #   benchmarks/peers/ab.sh A_BIN B_BIN [ROUNDS]
 # AB_FLAGS adds flags to both servers (e.g. "--accelerate all
-# --accelerate-mode memory"); AB_FLAGS_A / AB_FLAGS_B to one. The same
-# binary twice with different flags compares the flags. AB_SF picks the
+# --accelerate-mode memory"); AB_FLAGS_A / AB_FLAGS_B to one, and
+# AB_ENV_A / AB_ENV_B set environment variables ("GOGC=100") for one. The
+# same binary twice with different flags or environments compares those.
+# The servers run with --result-cache 0 unless the flags say otherwise. AB_SF picks the
 # scale factor (default 1). Needs .venv-peers and the data, which
 # benchmarks/peers/run.sh makes.
 set -euo pipefail
@@ -17,4 +19,5 @@ if [ ! -x .venv-peers/bin/python ] || [ ! -f "$DATA.complete" ]; then
   exit 2
 fi
 exec .venv-peers/bin/python benchmarks/peers/ab.py --data "$DATA" --a "$1" --b "$2" --rounds "${3:-5}" \
-  --flags-a "${AB_FLAGS:-} ${AB_FLAGS_A:-}" --flags-b "${AB_FLAGS:-} ${AB_FLAGS_B:-}"
+  --flags-a "${AB_FLAGS:-} ${AB_FLAGS_A:-}" --flags-b "${AB_FLAGS:-} ${AB_FLAGS_B:-}" \
+  --env-a "${AB_ENV_A:-}" --env-b "${AB_ENV_B:-}"

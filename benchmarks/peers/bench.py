@@ -74,11 +74,12 @@ class Server:
 
     live = []
 
-    def __init__(self, name, cmd, tmp, ready, timeout=120):
+    def __init__(self, name, cmd, tmp, ready, timeout=120, env=None):
         self.name = name
         self.log_path = pathlib.Path(tmp) / f"{name}.log"
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=None if env is None else dict(os.environ, **env))
         Server.live.append(self)
         pids = os.environ.get("PEERS_PIDS_FILE")
         if pids:
@@ -136,7 +137,7 @@ def on_term(*_):
     os._exit(143)
 
 
-def start_qry(qry, data, tmp, name, extra=()):
+def start_qry(qry, data, tmp, name, extra=(), env=None):
     cache = tempfile.mkdtemp(prefix=f"{name}-cache-", dir=tmp)
     # --result-cache 0: without it, the timed runs of a query would be
     # answered from qry's cache of whole results, measuring nothing but the
@@ -148,7 +149,7 @@ def start_qry(qry, data, tmp, name, extra=()):
         m = re.search(r"serving.* on (grpc://[\d.]+:\d+)", text)
         return m.group(1) if m else None
 
-    srv = Server(name, cmd, tmp, ready)
+    srv = Server(name, cmd, tmp, ready, env=env)
     m = re.search(r"http on (http://[\d.]+:\d+)", srv.tail(100000))
     srv.http = m.group(1) if m else None
     return srv

@@ -11,9 +11,11 @@ import (
 
 	"github.com/qry-dev/qry/config"
 	"github.com/qry-dev/qry/fault"
+	"github.com/qry-dev/qry/internal/gcfloor"
 )
 
 func main() {
+	gcfloor.Start(gcfloor.Floor)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRoot().ExecuteContext(ctx)
 	stop()
