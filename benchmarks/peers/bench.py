@@ -35,13 +35,13 @@ RUNS = 3
 # A query whose untimed run takes longer than this many seconds is timed
 # once instead of three times (only matters at SF 10 and up).
 SLOW = 60.0
+# The query that measures a system's cost per query, and its runs.
+TRIVIAL = "SELECT 1"
+TRIVIAL_RUNS = 100
 # Queries whose ORDER BY fixes the order of every row (or that return one
 # row): their answers are compared row by row in the order given. The others
 # (q03, q05, q10, q11, q18 order by a computed value that may tie) are
 # compared after sorting the rows of both answers.
-# The query that measures a system's cost per query, and its runs.
-TRIVIAL = "SELECT 1"
-TRIVIAL_RUNS = 100
 TOTAL_ORDER = {1, 2, 4, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22}
 REL_TOL = 1e-6
 # Decimal averages come back with 6 digits of scale from DataFusion and
