@@ -50,9 +50,8 @@ func start(floor uint64, onSet func(int)) (stop func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
 	}
-	t := &tuner{floor: floor, percent: debug.SetGCPercent(100), onSet: onSet}
-	debug.SetGCPercent(t.percent)
-	if t.percent < 0 { // collection is off: nothing to tune
+	t := &tuner{floor: floor, percent: int(read("/gc/gogc:percent")), onSet: onSet}
+	if t.percent <= 0 { // collection is off: nothing to tune
 		return func() {}
 	}
 	t.adjust()
@@ -102,13 +101,15 @@ func (t *tuner) adjust() {
 // gcState is the heap the last collection left live and the stacks and
 // globals it scanned, in bytes (0 before the first collection).
 func gcState() (live, roots uint64) {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}
+	return read("/gc/heap/live:bytes"), read("/gc/scan/stack:bytes") + read("/gc/scan/globals:bytes")
+}
+
+// read is one of the runtime's metrics (0 if this Go has none by that name).
+func read(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
-	var v [3]uint64
-	for i := range s {
-		if s[i].Value.Kind() == metrics.KindUint64 {
-			v[i] = s[i].Value.Uint64()
-		}
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
 	}
-	return v[0], v[1] + v[2]
+	return s[0].Value.Uint64()
 }

@@ -3,18 +3,11 @@ package gcfloor
 import (
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-func read(name string) uint64 {
-	s := []metrics.Sample{{Name: name}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
 
 // collect runs a collection and waits for the tuner's adjustment after
 // it (the finalizer goroutine makes it; the wait is a bound, not a
